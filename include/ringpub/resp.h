@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * RESP2/RESP3 parsing: an incremental request parser for servers (RESP
+ * arrays of bulk strings and inline commands) and an incremental reply
+ * parser for clients (every RESP2 and RESP3 type). Pure functions over
+ * caller-owned bytes: no sockets, no logging.
+ *
+ * Resumption model, shared by both parsers. The caller passes the bytes from
+ * the first byte of the frame in progress up to the end of what it has. On
+ * RP_NEED_MORE the caller keeps those bytes (it may move them, e.g. into its
+ * own buffer) and calls again with the same prefix followed by more bytes.
+ * The parser remembers how far it got as offsets, so it never re-scans bytes
+ * it has already consumed. On success it returns the number of bytes the
+ * frame took; the caller drops them and the next call starts a new frame.
+ */
+#ifndef RINGPUB_RESP_H
+#define RINGPUB_RESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ringpub/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A string inside the caller's buffer: not NUL-terminated. */
+struct rp_resp_str {
+    const char *ptr;
+    size_t len;
+};
+
+/* Limits; rp_resp_limits_default() fills in the defaults noted here. */
+struct rp_resp_limits {
+    uint64_t max_bulk_len;     /* 512 MiB, redis proto-max-bulk-len */
+    uint64_t max_elements;     /* per aggregate: 1 << 30 for requests, as redis allows INT_MAX */
+    size_t max_inline_len;     /* 64 KiB, redis PROTO_INLINE_MAX_SIZE */
+    unsigned max_depth;        /* reply nesting: 1000 */
+};
+
+void rp_resp_limits_default(struct rp_resp_limits *limits);
+
+/* ---- Requests (server side) ------------------------------------------- */
+
+typedef struct rp_resp_request_parser rp_resp_request_parser_t;
+
+/* A parsed command. argv points into the caller's buffer. */
+struct rp_resp_request {
+    size_t argc;
+    const struct rp_resp_str *argv;
+    int inline_cmd;           /* 1 when the request was an inline command */
+};
+
+/* Creates a parser with the given limits (NULL: defaults). NULL if out of memory. */
+rp_resp_request_parser_t *rp_resp_request_parser_create(const struct rp_resp_limits *limits);
+void rp_resp_request_parser_free(rp_resp_request_parser_t *p);
+
+/* Changes the limits for frames started after this call (CONFIG SET proto-max-bulk-len). */
+void rp_resp_request_parser_set_limits(rp_resp_request_parser_t *p, const struct rp_resp_limits *limits);
+
+/*
+ * Parses one request from buf[0..len), following the resumption model above.
+ * Returns:
+ *  > 0           bytes consumed; *out holds the command. argc may be 0 for an
+ *                empty inline line or "*0\r\n"/"*-1\r\n", which redis ignores.
+ *                out->argv stays valid until the next call on this parser and
+ *                points into buf, except inline arguments with quote escapes,
+ *                which live in the parser's scratch space.
+ *  RP_NEED_MORE  buf holds an incomplete request.
+ *  < 0 other     a protocol error (RP_ERR_PROTO_*). The connection cannot be
+ *                resynchronised: redis replies with the error and closes.
+ *                rp_resp_request_error() gives the exact reply text.
+ * No allocation happens per argument: the parser grows one argv array, and
+ * never beyond 1024 entries ahead of the elements that have really arrived.
+ */
+ssize_t rp_resp_request_parse(rp_resp_request_parser_t *p, const char *buf, size_t len,
+                              struct rp_resp_request *out);
+
+/*
+ * Writes the error reply line for the last error, without "-" and CRLF, e.g.
+ * "ERR Protocol error: expected '$', got 'x'". Returns its length, truncated
+ * to size - 1 with a NUL always written when size > 0.
+ */
+size_t rp_resp_request_error(const rp_resp_request_parser_t *p, char *dst, size_t size);
+
+/* Forgets any frame in progress (after the caller dropped its bytes). */
+void rp_resp_request_parser_reset(rp_resp_request_parser_t *p);
+
+/* ---- Replies (client side) -------------------------------------------- */
+
+enum rp_resp_type {
+    RP_RESP_SIMPLE = 1,   /* +    */
+    RP_RESP_ERROR,        /* -    */
+    RP_RESP_INTEGER,      /* :    */
+    RP_RESP_BULK,         /* $    */
+    RP_RESP_ARRAY,        /* *    */
+    RP_RESP_NULL,         /* _, and $-1 / *-1 (see null_kind) */
+    RP_RESP_BOOL,         /* #    */
+    RP_RESP_DOUBLE,       /* ,    */
+    RP_RESP_BIGNUM,       /* (    */
+    RP_RESP_BULK_ERROR,   /* !    */
+    RP_RESP_VERBATIM,     /* =    */
+    RP_RESP_MAP,          /* %    */
+    RP_RESP_SET,          /* ~    */
+    RP_RESP_ATTRIBUTE,    /* |    */
+    RP_RESP_PUSH,         /* >    */
+};
+
+/* Returns "simple", "error", ..., "push"; "unknown" for anything else. */
+const char *rp_resp_type_name(enum rp_resp_type type);
+
+/*
+ * One value of a parsed reply. A reply is a tree stored in pre-order: an
+ * aggregate node is followed by its children (a map's count is of pairs, so
+ * it has 2 * count children; an attribute node precedes the value it
+ * annotates and counts pairs too), and `next` is the index just past the
+ * node's subtree, so siblings can be walked without recursion.
+ */
+struct rp_resp_node {
+    enum rp_resp_type type;
+    uint32_t next;
+    union {
+        int64_t integer;          /* INTEGER */
+        int boolean;              /* BOOL: 0 or 1 */
+        double dbl;               /* DOUBLE (str also holds its text) */
+        uint64_t count;           /* ARRAY, MAP, SET, ATTRIBUTE, PUSH */
+        char null_kind;           /* NULL: '$' for $-1, '*' for *-1, '_' for _ */
+    } v;
+    struct rp_resp_str str;       /* SIMPLE, ERROR, BULK, BIGNUM, BULK_ERROR,
+                                     VERBATIM (payload after "txt:"), DOUBLE */
+    char format[4];               /* VERBATIM: the 3-letter format, NUL-terminated */
+};
+
+typedef struct rp_resp_reply_parser rp_resp_reply_parser_t;
+
+struct rp_resp_reply {
+    size_t count;                        /* nodes; nodes[0] is the top value */
+    const struct rp_resp_node *nodes;
+};
+
+rp_resp_reply_parser_t *rp_resp_reply_parser_create(const struct rp_resp_limits *limits);
+void rp_resp_reply_parser_free(rp_resp_reply_parser_t *p);
+void rp_resp_reply_parser_reset(rp_resp_reply_parser_t *p);
+
+/*
+ * Parses one complete top-level reply from buf[0..len) under the resumption
+ * model. Returns bytes consumed (out->nodes valid until the next call, strings
+ * pointing into buf), RP_NEED_MORE, or an RP_ERR_PROTO_* code. Nesting uses an
+ * explicit stack bounded by limits.max_depth, never recursion, and node
+ * storage grows with the elements that arrive, not with the counts claimed.
+ */
+ssize_t rp_resp_reply_parse(rp_resp_reply_parser_t *p, const char *buf, size_t len,
+                            struct rp_resp_reply *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

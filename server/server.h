@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Shared state of ringpub-server: the server, its clients, the command table
+// and the reply helpers every command file uses. One struct server holds all
+// mutable state, so a later design can run one per event loop.
+
+#ifndef RINGPUB_SERVER_H
+#define RINGPUB_SERVER_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ringpub/buf.h"
+#include "ringpub/net.h"
+#include "ringpub/pubsub.h"
+#include "ringpub/resp.h"
+
+#include "server/config.h"
+
+struct server;
+struct client;
+
+// ---- Commands ---------------------------------------------------------
+
+// Flags of struct command. RP_CMD_PUBSUB_OK marks what a RESP2 client may
+// run in subscribed mode.
+enum {
+    RP_CMD_WRITE = 1 << 0,         // changes the keyspace: logged to the AOF
+    RP_CMD_READONLY = 1 << 1,
+    RP_CMD_PUBSUB_OK = 1 << 2,
+    RP_CMD_NO_AUTH = 1 << 3,       // runs before AUTH (HELLO, AUTH, QUIT...)
+    RP_CMD_DENYOOM = 1 << 4,       // rejected when maxmemory is reached
+    RP_CMD_CONTAINER = 1 << 5,     // dispatches to subcommands
+};
+
+typedef void rp_cmd_fn(struct client *c);
+
+struct command {
+    const char *name;              // lower case; subcommands: "id" under "client"
+    int arity;                     // redis convention: n exact, -n at least n, name included
+    uint32_t flags;
+    rp_cmd_fn *fn;                 // NULL for containers
+    const struct command *subcommands;   // NULL-name terminated, for containers
+};
+
+// Each command file exports a table ending with an entry whose name is NULL.
+extern const struct command rp_cmds_conn[];      // cmd_conn.c: PING ECHO HELLO AUTH SELECT QUIT RESET TIME
+extern const struct command rp_cmds_pubsub[];    // cmd_pubsub.c
+extern const struct command rp_cmds_config[];    // config_cmd.c
+extern const struct command rp_cmds_info[];      // cmd_info.c
+extern const struct command rp_cmds_client[];    // cmd_client.c
+extern const struct command rp_cmds_command[];   // cmd_command.c
+
+// Builds the lookup table from every rp_cmds_* table. Returns 0 or RP_ERR_NOMEM.
+int commands_init(struct server *srv);
+void commands_free(struct server *srv);
+
+// Looks up a top-level command by name, case-insensitively. NULL if unknown.
+const struct command *command_lookup(const struct server *srv, const char *name, size_t len);
+
+// Calls fn for every top-level command (COMMAND, COMMAND COUNT, COMMAND LIST).
+void command_foreach(const struct server *srv, void (*fn)(void *ctx, const struct command *cmd), void *ctx);
+
+// ---- Clients ------------------------------------------------------------
+
+enum {
+    RP_CLIENT_CLOSE_AFTER_REPLY = 1 << 0,  // QUIT, protocol error, CLIENT KILL of self
+    RP_CLIENT_CLOSE_ASAP = 1 << 1,         // output buffer limit: drop queued output
+    RP_CLIENT_REPLY_OFF = 1 << 2,          // CLIENT REPLY OFF
+    RP_CLIENT_REPLY_SKIP_NEXT = 1 << 3,    // CLIENT REPLY SKIP, for the next command
+    RP_CLIENT_REPLY_SKIP = 1 << 4,         // set while running the skipped command
+    RP_CLIENT_NO_EVICT = 1 << 5,
+    RP_CLIENT_UNIX = 1 << 6,
+};
+
+struct client {
+    struct server *srv;
+    uint64_t id;                       // CLIENT ID: 1, 2, 3... never reused
+    rp_net_conn_t *conn;
+    rp_resp_request_parser_t *parser;
+    rp_ps_sub_t *sub;                  // pub/sub subscriptions; never NULL
+    int proto;                         // 2 or 3
+    int db;                            // SELECT
+    int authenticated;
+    uint32_t flags;                    // RP_CLIENT_*
+    char *name;                        // CLIENT SETNAME; NULL when unset
+    char *lib_name;                    // CLIENT SETINFO LIB-NAME
+    char *lib_ver;                     // CLIENT SETINFO LIB-VER
+    uint64_t ctime_ms;                 // connection time, wall clock
+    uint64_t last_interaction_ms;      // monotonic, for idle= and timeout
+    char last_cmd[32];                 // cmd= of CLIENT LIST, "NULL" before the first
+    uint64_t soft_limit_since_ms;      // 0, or when output first stayed over the soft limit
+    size_t argc;                       // the command being run
+    const struct rp_resp_str *argv;
+    struct rp_buf reply;               // replies not yet handed to the connection
+    uint64_t commands_processed;
+    struct client *prev, *next;        // server's list of clients, oldest first
+};
+
+// ---- Server -------------------------------------------------------------
+
+struct server_stats {
+    uint64_t start_time_ms;            // wall clock
+    uint64_t start_mono_ms;
+    uint64_t total_connections_received;
+    uint64_t total_commands_processed;
+    uint64_t rejected_connections;
+    uint64_t total_net_input_bytes;
+    uint64_t total_net_output_bytes;
+    uint64_t output_limit_disconnections;   // client_output_buffer_limit_disconnections
+    uint64_t protocol_error_disconnections;
+    uint64_t total_error_replies;
+    uint64_t unexpected_error_replies;
+};
+
+struct server {
+    struct config cfg;
+    rp_net_loop_t *loop;
+    rp_ps_registry_t *pubsub;
+    struct client *clients_head, *clients_tail;
+    size_t client_count;
+    uint64_t next_client_id;
+    struct server_stats stats;
+    void *command_index;               // owned by commands.c
+    volatile int shutdown_requested;   // set from the signal handler
+    char run_id[41];
+    int tcp_port_bound;                // the port actually listened on
+};
+
+// Runs argv (c->argc, c->argv) through lookup, arity, auth and subscribed
+// mode checks, then the command. Used for every parsed request.
+void client_run_command(struct client *c);
+
+// Hands the bytes in c->reply to the connection; called before a pub/sub frame
+// is queued, so replies and pushes keep their order, and after each input chunk.
+void client_flush_reply(struct client *c);
+
+// Closes the client after its pending replies are sent (QUIT, protocol errors).
+void client_close_after_reply(struct client *c);
+
+// Closes the client now, dropping queued output (output buffer limit, CLIENT KILL).
+void client_close_now(struct client *c);
+
+// Output bytes held for the client: queued in the connection plus c->reply.
+size_t client_output_bytes(const struct client *c);
+
+// Finds a client by id; NULL if there is none.
+struct client *server_find_client(struct server *srv, uint64_t id);
+
+// Returns 1 if the client is in RESP2 subscribed mode (any subscription).
+int client_in_pubsub_mode(const struct client *c);
+
+// ---- Replies (reply.c) ------------------------------------------------
+// Encode into c->reply in the client's protocol, unless replies are off or
+// skipped. Out of memory closes the client.
+
+void reply_simple(struct client *c, const char *s);
+void reply_ok(struct client *c);
+// Sends "-" s CRLF; s includes its code ("ERR ...", "WRONGTYPE ...").
+void reply_error(struct client *c, const char *s);
+void reply_errorf(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_integer(struct client *c, int64_t v);
+void reply_bulk(struct client *c, const void *p, size_t len);
+void reply_bulk_cstr(struct client *c, const char *s);
+void reply_bulk_int(struct client *c, int64_t v);
+void reply_null(struct client *c);          // RESP2 $-1, RESP3 _
+void reply_null_array(struct client *c);    // RESP2 *-1, RESP3 _
+void reply_array_len(struct client *c, uint64_t n);
+void reply_map_len(struct client *c, uint64_t pairs);
+void reply_set_len(struct client *c, uint64_t n);
+void reply_push_len(struct client *c, uint64_t n);
+void reply_double(struct client *c, double v);
+void reply_bool(struct client *c, int v);
+void reply_verbatim(struct client *c, const char *s, size_t len, const char *format);
+void reply_raw(struct client *c, const void *p, size_t len);   // pre-encoded bytes
+
+// Standard errors, with redis 7.0's exact texts.
+void reply_wrong_arity(struct client *c);           // for c->argv's command (or subcommand)
+void reply_unknown_subcommand(struct client *c);    // "... Try X HELP."
+void reply_syntax_error(struct client *c);          // "ERR syntax error"
+void reply_help(struct client *c, const char *const *lines);  // X HELP: lines, NULL-terminated
+
+// ---- Logging (log.c) ----------------------------------------------------
+
+enum rp_log_level { RP_LOG_DEBUG, RP_LOG_VERBOSE, RP_LOG_NOTICE, RP_LOG_WARNING };
+
+// Logs in redis's format ("pid:M 04 Dec 2026 20:00:00.123 * text").
+void rp_log_write(enum rp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+extern enum rp_log_level rp_log_min_level;
+// The arguments are evaluated only when the level is enabled.
+#define rp_log(level, ...)                          \
+    do {                                            \
+        if ((level) >= rp_log_min_level)            \
+            rp_log_write((level), __VA_ARGS__);     \
+    } while (0)
+
+// ---- Misc helpers (util.c) ---------------------------------------------
+
+// Case-insensitive comparison of a protocol argument with a C string.
+int arg_is(const struct rp_resp_str *arg, const char *s);
+
+// Parses a whole argument as a signed 64-bit integer, as redis string2ll.
+// Returns 0 on success, -1 if it is not an integer or is out of range.
+int arg_to_int64(const struct rp_resp_str *arg, int64_t *out);
+
+uint64_t time_wall_ms(void);
+uint64_t time_mono_ms(void);
+
+#endif
