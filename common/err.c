@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Messages and names for ringpub's error codes and negative errno values.
 
+#define _GNU_SOURCE  // strerrorname_np (glibc 2.32)
+
 #include <string.h>
 
 #include "ringpub/err.h"
