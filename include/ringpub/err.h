@@ -38,7 +38,9 @@ extern "C" {
     X(PROTO_TOO_DEEP, "Protocol error: nesting too deep")                    \
     X(PROTO_TOO_MANY_ELEMENTS, "Protocol error: too many elements")          \
     X(NOBACKEND, "no usable I/O backend")                                    \
-    X(CLOSED, "connection closed")
+    X(CLOSED, "connection closed")                                          \
+    X(PROTO_UNAUTH_MBULK_LEN, "Protocol error: unauthenticated multibulk length") \
+    X(PROTO_UNAUTH_BULK_LEN, "Protocol error: unauthenticated bulk length")
 
 enum rp_err {
     RP_OK = 0,

@@ -35,7 +35,7 @@ struct rp_resp_str {
 /* Limits; rp_resp_limits_default() fills in the defaults noted here. */
 struct rp_resp_limits {
     uint64_t max_bulk_len;     /* 512 MiB, redis proto-max-bulk-len */
-    uint64_t max_elements;     /* per aggregate: 1 << 30 for requests, as redis allows INT_MAX */
+    uint64_t max_elements;     /* per aggregate: INT_MAX, the largest count redis 7.0 accepts */
     size_t max_inline_len;     /* 64 KiB, redis PROTO_INLINE_MAX_SIZE */
     unsigned max_depth;        /* reply nesting: 1000 */
 };
@@ -61,6 +61,14 @@ void rp_resp_request_parser_free(rp_resp_request_parser_t *p);
 void rp_resp_request_parser_set_limits(rp_resp_request_parser_t *p, const struct rp_resp_limits *limits);
 
 /*
+ * Applies redis 7.0's limits for clients that still have to AUTH (when
+ * required is non-zero) to frames started after this call: a multibulk count
+ * above 10 fails with RP_ERR_PROTO_UNAUTH_MBULK_LEN and a bulk length above
+ * 16384 with RP_ERR_PROTO_UNAUTH_BULK_LEN. Off when the parser is created.
+ */
+void rp_resp_request_parser_set_auth_required(rp_resp_request_parser_t *p, int required);
+
+/*
  * Parses one request from buf[0..len), following the resumption model above.
  * Returns:
  *  > 0           bytes consumed; *out holds the command. argc may be 0 for an
@@ -69,11 +77,23 @@ void rp_resp_request_parser_set_limits(rp_resp_request_parser_t *p, const struct
  *                points into buf, except inline arguments with quote escapes,
  *                which live in the parser's scratch space.
  *  RP_NEED_MORE  buf holds an incomplete request.
+ *  RP_ERR_NOMEM  growing argv failed; the state is kept, so calling again
+ *                with the same bytes retries.
  *  < 0 other     a protocol error (RP_ERR_PROTO_*). The connection cannot be
  *                resynchronised: redis replies with the error and closes.
- *                rp_resp_request_error() gives the exact reply text.
+ *                rp_resp_request_error() gives the exact reply text, and
+ *                further calls return the same error until a reset.
  * No allocation happens per argument: the parser grows one argv array, and
  * never beyond 1024 entries ahead of the elements that have really arrived.
+ *
+ * A line (inline command, "*<count>", "$<len>") that has no end within
+ * limits.max_inline_len bytes fails as too big, as in redis. Unlike redis,
+ * the check looks only at the first max_inline_len + 1 bytes of the line,
+ * whether or not more have arrived, so the result never depends on how the
+ * input was split: a longer line that redis happens to receive in one read
+ * is accepted by redis (inline) or fails as invalid (counts), but fails as
+ * too big here. Like redis, a NUL byte before the line end hides that end,
+ * so such a line can only fail as too big.
  */
 ssize_t rp_resp_request_parse(rp_resp_request_parser_t *p, const char *buf, size_t len,
                               struct rp_resp_request *out);
@@ -85,8 +105,29 @@ ssize_t rp_resp_request_parse(rp_resp_request_parser_t *p, const char *buf, size
  */
 size_t rp_resp_request_error(const rp_resp_request_parser_t *p, char *dst, size_t size);
 
-/* Forgets any frame in progress (after the caller dropped its bytes). */
+/* Forgets any frame in progress and any error (after the caller dropped its bytes). */
 void rp_resp_request_parser_reset(rp_resp_request_parser_t *p);
+
+/*
+ * Splits line[0..len) into arguments the way redis 7.0 splits inline commands
+ * and config file lines (sdssplitargs):
+ *  - arguments are separated by runs of ' ', '\t', '\n', '\r', '\v', '\f',
+ *    but only ' ', '\t', '\n' and '\r' end an unquoted argument ("a\vb" is
+ *    one argument);
+ *  - "double quotes" take the escapes \n \r \t \b \a \xHH (two hex digits),
+ *    and a backslash before any other byte stands for that byte;
+ *  - 'single quotes' take only \' as an escape;
+ *  - a quote may start in the middle of an argument (a"b c" is "ab c"), but a
+ *    closing quote must be followed by a separator or the end of the line;
+ *  - "" and '' are empty arguments;
+ *  - a NUL byte ends the line, as redis splits C strings.
+ * On success returns argc (0 for a blank line). *argv_out then points to one
+ * rp_malloc block with the argv array and a NUL-terminated copy of each
+ * argument, which the caller frees with rp_free(*argv_out). It is NULL when
+ * argc is 0 and on failure, which returns RP_ERR_PROTO_UNBALANCED_QUOTES or
+ * RP_ERR_NOMEM.
+ */
+ssize_t rp_resp_split_args(const char *line, size_t len, struct rp_resp_str **argv_out);
 
 /* ---- Replies (client side) -------------------------------------------- */
 
