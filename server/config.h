@@ -9,10 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ringpub/buf.h"
 #include "ringpub/net.h"
 
 #define RP_CONFIG_MAX_BIND 16
 
+// String settings are NULL when empty, except save ("" for no snapshots) and
+// dir (always set). Every string is owned by the struct.
 struct config {
     char *bind[RP_CONFIG_MAX_BIND];    // "127.0.0.1", "-::1" (a leading '-' makes it optional)
     int bind_count;
@@ -34,25 +37,58 @@ struct config {
     int normal_soft_seconds;
     char *requirepass;                 // NULL for none
     int databases;
-    int hz;
+    int hz;                            // clamped to 1..500 as redis does
     int loglevel;                      // enum rp_log_level
-    char *logfile;                     // "" for stdout
-    char *pidfile;
+    char *logfile;                     // NULL for stdout
+    char *pidfile;                     // NULL for none
     int daemonize;                     // accepted for compatibility; must be "no"
     char *dir;
     char *config_file;                 // absolute path, NULL when started without one
     // Accepted and reported so that redis tools that query them work.
     char *save;                        // "" : ringpub takes no snapshots
     int appendonly;
+    // client-output-buffer-limit replica (alias slave): stored and reported
+    // only, since ringpub has no replicas.
+    uint64_t replica_hard_limit;
+    uint64_t replica_soft_limit;
+    int replica_soft_seconds;
 };
 
-// Sets every setting to its default.
-void config_init(struct config *cfg);
+// Sets every setting to its default. Returns 0, or -1 when out of memory.
+int config_init(struct config *cfg);
 void config_free(struct config *cfg);
 
 // Applies argv as redis-server does: an optional config file first, then
-// "--name value ..." options. On error writes one line saying which setting
-// and why into err and returns -1.
+// "--name value ..." options. On error writes one line saying where (file
+// and line, or the option), which setting and why into err and returns -1.
 int config_load_args(struct config *cfg, int argc, char **argv, char *err, size_t err_size);
+
+// ---- Table access for CONFIG GET / SET (config_cmd.c) ------------------
+
+enum {
+    CONFIG_IMMUTABLE = 1 << 0,   // set only at start: "can't set immutable config"
+    CONFIG_PROTECTED = 1 << 1,   // redis enable-protected-configs no: "can't set protected config"
+    CONFIG_MULTI_ARG = 1 << 2,   // takes several words on a config file line (bind, save...)
+};
+
+// Number of settings; index them 0 .. config_count() - 1.
+size_t config_count(void);
+// The setting's name, lower case, a static string.
+const char *config_name(size_t index);
+unsigned config_flags(size_t index);
+// Returns the index of the setting called name (case-insensitive), or -1.
+int config_find(const char *name, size_t len);
+
+// Parses value and stores it in cfg. On error writes redis's reason text
+// ("argument couldn't be parsed into an integer") into err, leaves cfg
+// unchanged and returns -1. Returns 0 on success.
+int config_set(struct config *cfg, size_t index, const char *value, size_t len, char *err, size_t err_size);
+
+// Appends the setting's value as CONFIG GET prints it to out. Returns 0 or RP_ERR_NOMEM.
+int config_format(const struct config *cfg, size_t index, struct rp_buf *out);
+
+// Makes dst a deep copy of src (for all-or-nothing CONFIG SET). Returns 0, or
+// -1 when out of memory (dst is then empty and needs no config_free).
+int config_copy(struct config *dst, const struct config *src);
 
 #endif

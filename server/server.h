@@ -58,6 +58,9 @@ void commands_free(struct server *srv);
 // Looks up a top-level command by name, case-insensitively. NULL if unknown.
 const struct command *command_lookup(const struct server *srv, const char *name, size_t len);
 
+// Looks up a subcommand of a container by name, case-insensitively. NULL if unknown.
+const struct command *command_lookup_subcommand(const struct command *container, const char *name, size_t len);
+
 // Calls fn for every top-level command (COMMAND, COMMAND COUNT, COMMAND LIST).
 void command_foreach(const struct server *srv, void (*fn)(void *ctx, const struct command *cmd), void *ctx);
 
@@ -92,12 +95,34 @@ struct client {
     uint64_t soft_limit_since_ms;      // 0, or when output first stayed over the soft limit
     size_t argc;                       // the command being run
     const struct rp_resp_str *argv;
+    const struct command *cmd;         // the command (or subcommand) being run, NULL between commands
+    const struct command *parent_cmd;  // its container when cmd is a subcommand, else NULL
     struct rp_buf reply;               // replies not yet handed to the connection
     uint64_t commands_processed;
     struct client *prev, *next;        // server's list of clients, oldest first
+    struct client *close_asap_next;    // server's list of clients marked RP_CLIENT_CLOSE_ASAP
 };
 
 // ---- Server -------------------------------------------------------------
+
+// Rates and recent peaks that INFO reports, sampled by info_tick() (cmd_info.c).
+#define RP_INFO_RATE_SAMPLES 16        // averaged, as redis's STATS_METRIC_SAMPLES
+#define RP_INFO_PEAK_SLOTS 8           // one per second, as redis's CLIENTS_PEAK_MEM_USAGE_SLOTS
+
+struct info_samples {
+    uint64_t last_ms;                  // monotonic time of the last sample; 0 before the first
+    uint64_t last_commands;            // counters at the last sample
+    uint64_t last_net_in;
+    uint64_t last_net_out;
+    uint64_t ops_per_sec[RP_INFO_RATE_SAMPLES];
+    uint64_t in_bytes_per_sec[RP_INFO_RATE_SAMPLES];
+    uint64_t out_bytes_per_sec[RP_INFO_RATE_SAMPLES];
+    unsigned next_sample;              // slot the next sample is written to
+    uint64_t peak_second;              // wall-clock second of the current peak slot
+    size_t peak_input[RP_INFO_PEAK_SLOTS];    // largest query buffer seen in that second
+    size_t peak_output[RP_INFO_PEAK_SLOTS];   // largest output held for a client in that second
+    size_t used_memory_peak;
+};
 
 struct server_stats {
     uint64_t start_time_ms;            // wall clock
@@ -125,7 +150,26 @@ struct server {
     volatile int shutdown_requested;   // set from the signal handler
     char run_id[41];
     int tcp_port_bound;                // the port actually listened on
+    int shutdown_signal;               // the signal that requested the shutdown
+    struct client *close_asap_head;    // clients to close once the current publish returns
+    uint64_t proto_error_log_ms;       // when the last protocol error was logged
+    uint64_t proto_errors_not_logged;  // protocol errors since then, not logged to limit the rate
+    int unixsocket_bound;              // 1 when cfg.unixsocket is listened on (removed at exit)
+    struct info_samples info;          // written only by info_tick() and INFO; zero at start
 };
+
+// Samples the rates and peaks that INFO reports (instantaneous_ops_per_sec,
+// client_recent_max_input_buffer...). The core calls it on every loop tick.
+void info_tick(struct server *srv);
+
+// rp_net callbacks for client connections (client.c). loop_ctx is the server.
+void *client_on_accept(void *loop_ctx, rp_net_conn_t *conn);
+size_t client_on_data(void *conn_ctx, rp_net_conn_t *conn, const char *data, size_t len);
+void client_on_close(void *conn_ctx, rp_net_conn_t *conn, int err);
+
+// Periodic client work, called from the loop tick: idle timeouts and soft
+// output limits of clients that stopped receiving output.
+void clients_cron(struct server *srv);
 
 // Runs argv (c->argc, c->argv) through lookup, arity, auth and subscribed
 // mode checks, then the command. Used for every parsed request.
@@ -144,11 +188,34 @@ void client_close_now(struct client *c);
 // Output bytes held for the client: queued in the connection plus c->reply.
 size_t client_output_bytes(const struct client *c);
 
+// Closes every client marked RP_CLIENT_CLOSE_ASAP. Runs after a publish
+// returns and before each send, never inside a delivery callback.
+void server_close_pending(struct server *srv);
+
+// Checks the client's output against client-output-buffer-limit for its class
+// (pubsub when it has any subscription, else normal). Over the hard limit, or
+// over the soft limit for longer than its seconds, the client is marked
+// RP_CLIENT_CLOSE_ASAP and closed by server_close_pending. Returns 1 if marked.
+int client_check_output_limits(struct client *c);
+
+// Raises the open files limit to fit maxclients, or lowers maxclients to fit
+// the limit (with a warning) when it cannot be raised (main.c).
+void server_adjust_open_files_limit(struct server *srv);
+
 // Finds a client by id; NULL if there is none.
 struct client *server_find_client(struct server *srv, uint64_t id);
 
 // Returns 1 if the client is in RESP2 subscribed mode (any subscription).
 int client_in_pubsub_mode(const struct client *c);
+
+// Sets the client's name (HELLO SETNAME, CLIENT SETNAME); an empty name
+// clears it. Names with bytes outside '!'..'~' get redis's error reply and
+// -1; out of memory closes the client and returns -1. Returns 0 on success.
+int client_set_name(struct client *c, const struct rp_resp_str *name);
+
+// Removes every subscription of the client (RESET). With notify, sends the
+// unsubscribe replies as UNSUBSCRIBE and friends with no arguments do.
+void pubsub_unsubscribe_all(struct client *c, int notify);
 
 // ---- Replies (reply.c) ------------------------------------------------
 // Encode into c->reply in the client's protocol, unless replies are off or
@@ -178,7 +245,13 @@ void reply_raw(struct client *c, const void *p, size_t len);   // pre-encoded by
 void reply_wrong_arity(struct client *c);           // for c->argv's command (or subcommand)
 void reply_unknown_subcommand(struct client *c);    // "... Try X HELP."
 void reply_syntax_error(struct client *c);          // "ERR syntax error"
-void reply_help(struct client *c, const char *const *lines);  // X HELP: lines, NULL-terminated
+// "ERR unknown subcommand or wrong number of arguments for 'x'. Try X HELP.",
+// for a known subcommand given the wrong arguments (PUBSUB CHANNELS a b).
+void reply_subcommand_syntax_error(struct client *c);
+// X HELP: lines is NULL-terminated and holds the subcommand lines only. As
+// redis addReplyHelp, the reply starts with "X <subcommand> [<arg> [value]
+// [opt] ...]. Subcommands are:" and ends with "HELP" / "    Prints this help.".
+void reply_help(struct client *c, const char *const *lines);
 
 // ---- Logging (log.c) ----------------------------------------------------
 
@@ -187,6 +260,10 @@ enum rp_log_level { RP_LOG_DEBUG, RP_LOG_VERBOSE, RP_LOG_NOTICE, RP_LOG_WARNING 
 // Logs in redis's format ("pid:M 04 Dec 2026 20:00:00.123 * text").
 void rp_log_write(enum rp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern enum rp_log_level rp_log_min_level;
+// Sends later lines to path (appending), or to stdout when path is NULL or "".
+// Returns 0 or a negative errno, keeping the previous destination on failure.
+int rp_log_open(const char *path);
+void rp_log_close(void);
 // The arguments are evaluated only when the level is enabled.
 #define rp_log(level, ...)                          \
     do {                                            \
@@ -202,6 +279,12 @@ int arg_is(const struct rp_resp_str *arg, const char *s);
 // Parses a whole argument as a signed 64-bit integer, as redis string2ll.
 // Returns 0 on success, -1 if it is not an integer or is out of range.
 int arg_to_int64(const struct rp_resp_str *arg, int64_t *out);
+// The same for p[0..len).
+int parse_int64(const char *p, size_t len, int64_t *out);
+
+// Copies at most size - 1 bytes of src into dst for a log line, replacing
+// bytes that are not printable ASCII with '?'. dst is always NUL-terminated.
+void copy_printable(char *dst, size_t size, const char *src, size_t len);
 
 uint64_t time_wall_ms(void);
 uint64_t time_mono_ms(void);
