@@ -92,13 +92,23 @@ const char *rp_net_loop_backend_name(const rp_net_loop_t *loop);
  */
 int rp_net_listen_tcp(rp_net_loop_t *loop, const char *addr, int port, int backlog);
 
+/*
+ * As rp_net_listen_tcp, and stores the port actually bound in *bound_port
+ * (the kernel picks a free one for port 0). bound_port may be NULL.
+ */
+int rp_net_listen_tcp_bound(rp_net_loop_t *loop, const char *addr, int port, int backlog, int *bound_port);
+
 /* Listens on a unix socket, removing a stale file first and chmod-ing it to mode when mode != 0. */
 int rp_net_listen_unix(rp_net_loop_t *loop, const char *path, unsigned mode, int backlog);
 
 /* Takes a connected socket (client side, e.g. for benchmarks) as a connection with the given context. */
 int rp_net_conn_open_fd(rp_net_loop_t *loop, int fd, void *conn_ctx, rp_net_conn_t **out);
 
-/* Runs until rp_net_loop_stop. Returns 0 or a negative errno on a fatal loop error. */
+/*
+ * Runs until rp_net_loop_stop. Returns 0 or a negative errno on a fatal loop
+ * error. Run the loop in the thread that created it: the io_uring backend sets
+ * IORING_SETUP_SINGLE_ISSUER, which binds the ring to that thread.
+ */
 int rp_net_loop_run(rp_net_loop_t *loop);
 
 /*

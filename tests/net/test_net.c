@@ -1,0 +1,787 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Tests of net/ through its public API: an echo server (echo_server.c) on
+// each backend, real loopback and unix sockets as clients. Every test runs
+// once per backend and ends by checking that no connection or allocation is
+// left over. io_uring tests skip when the kernel (or a seccomp profile)
+// does not allow io_uring.
+
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ringpub/alloc.h"
+#include "ringpub/buf.h"
+#include "ringpub/net.h"
+
+#include "echo_server.h"
+
+static enum rp_net_backend backend_uring = RP_NET_URING;
+static enum rp_net_backend backend_epoll = RP_NET_EPOLL;
+
+struct fixture {
+    struct echo_server srv;
+    long allocs_before;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static enum rp_net_backend backend_of(void **state)
+{
+    return *(enum rp_net_backend *)*state;
+}
+
+// Starts s, or skips the test when io_uring is unavailable here.
+static void start_or_skip(struct echo_server *s)
+{
+    int err = echo_start(s);
+    if (err != 0 && s->backend == RP_NET_URING && (err == -EPERM || err == -ENOSYS || err == -EINVAL)) {
+        print_message("io_uring unavailable (%s): skipped\n", strerror(-err));
+        skip();
+    }
+    assert_int_equal(err, 0);
+    if (s->backend == RP_NET_URING)
+        assert_string_equal(s->backend_name, "io_uring");
+    else
+        assert_string_equal(s->backend_name, "epoll");
+}
+
+// Stops s and checks that nothing is left over: no connection, every
+// on_close run exactly once, allocations back to where they were.
+static void stop_and_check(struct echo_server *s, long allocs_before)
+{
+    assert_int_equal(echo_stop(s), 0);
+    assert_int_equal(s->final_stats.connections, 0);
+    assert_int_equal(atomic_load(&s->double_close), 0);
+    assert_int_equal(atomic_load(&s->closes), atomic_load(&s->accepts) + s->open_fd_count);
+    if (s->shared_rc != NULL) {
+        assert_int_equal(rp_rcbuf_refs(s->shared_rc), 1);
+        rp_rcbuf_unref(s->shared_rc);
+        s->shared_rc = NULL;
+    }
+    assert_int_equal(alloc_live(), allocs_before);
+}
+
+// Waits (bounded, 5 s) until the server has seen n closes.
+static void wait_closes(struct echo_server *s, long n)
+{
+    for (int i = 0; i < 5000 && atomic_load(&s->closes) < n; i++)
+        usleep(1000);
+    assert_int_equal(atomic_load(&s->closes), n);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return 0;
+}
+
+// ---- Basic echo -----------------------------------------------------------------
+
+static void test_echo_round_trip(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, "hello", 5), 0);
+    char buf[5];
+    assert_int_equal(recv_all(fd, buf, 5), 0);
+    assert_memory_equal(buf, "hello", 5);
+    close(fd);
+    wait_closes(&s, 1);
+    assert_int_equal(atomic_load(&s.close_err_zero), 1);
+
+    stop_and_check(&s, before);
+    assert_true(s.final_stats.accepted == 1);
+    assert_true(s.final_stats.bytes_in == 5);
+    assert_true(s.final_stats.bytes_out == 5);
+}
+
+static void test_many_clients_pipelined_lines(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    enum { CLIENTS = 64, LINES = 200 };
+    int fds[CLIENTS];
+    static char out[CLIENTS][LINES * 16];
+    size_t out_len[CLIENTS];
+
+    for (int c = 0; c < CLIENTS; c++) {
+        fds[c] = client_tcp(s.port);
+        assert_true(fds[c] >= 0);
+        out_len[c] = 0;
+        for (int i = 0; i < LINES; i++)
+            out_len[c] += (size_t)sprintf(out[c] + out_len[c], "c%d-l%d\n", c, i);
+    }
+    // Every client sends its whole pipeline before anyone reads, split at
+    // an odd offset so lines straddle receives.
+    for (int c = 0; c < CLIENTS; c++) {
+        assert_int_equal(send_all(fds[c], out[c], 7), 0);
+        assert_int_equal(send_all(fds[c], out[c] + 7, out_len[c] - 7), 0);
+    }
+    for (int c = 0; c < CLIENTS; c++) {
+        static char in[LINES * 16];
+        assert_int_equal(recv_all(fds[c], in, out_len[c]), 0);
+        assert_memory_equal(in, out[c], out_len[c]);
+        close(fds[c]);
+    }
+    wait_closes(&s, CLIENTS);
+    stop_and_check(&s, before);
+}
+
+static void test_byte_by_byte_input_keeps_tail(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    const char *msg = "split-across-many-receives\n";
+    for (size_t i = 0; i < strlen(msg); i++) {
+        assert_int_equal(send_all(fd, msg + i, 1), 0);
+        usleep(2000);
+    }
+    char buf[64];
+    assert_int_equal(recv_all(fd, buf, strlen(msg)), 0);
+    assert_memory_equal(buf, msg, strlen(msg));
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+}
+
+// ---- Closing ----------------------------------------------------------------------
+
+static void test_close_with_flush_sends_reply_first(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, "one\nCLOSE\nignored\n", 18), 0);
+    char buf[64];
+    long n = recv_until_eof(fd, buf, sizeof(buf));
+    assert_int_equal(n, 8);
+    assert_memory_equal(buf, "one\nBYE\n", 8);
+    close(fd);
+    wait_closes(&s, 1);
+    assert_int_equal(atomic_load(&s.close_err_zero), 1);
+    stop_and_check(&s, before);
+}
+
+static void test_close_without_flush_drops_reply(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, "KILL\n", 5), 0);
+    char buf[64];
+    long n = recv_until_eof(fd, buf, sizeof(buf));
+    assert_int_equal(n, 0);
+    close(fd);
+    wait_closes(&s, 1);
+    assert_int_equal(atomic_load(&s.close_err_zero), 1);
+    stop_and_check(&s, before);
+}
+
+static void test_close_flush_gives_up_on_peer_not_reading(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    // 32 MiB cannot fit in the socket buffers of a peer that never reads.
+    assert_int_equal(send_all(fd, "BIG 33554432\nCLOSE\n", 19), 0);
+    uint64_t start = now_ms();
+    wait_closes(&s, 1);
+    uint64_t took = now_ms() - start;
+    assert_true(took >= RP_NET_FLUSH_TIMEOUT_MS - 500);
+    assert_true(took < RP_NET_FLUSH_TIMEOUT_MS + 3000);
+    close(fd);
+    stop_and_check(&s, before);
+}
+
+static void test_peer_half_close_still_gets_replies(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, "last words\n", 11), 0);
+    shutdown(fd, SHUT_WR);
+    char buf[64];
+    long n = recv_until_eof(fd, buf, sizeof(buf));
+    assert_int_equal(n, 11);
+    assert_memory_equal(buf, "last words\n", 11);
+    close(fd);
+    wait_closes(&s, 1);
+    assert_int_equal(atomic_load(&s.close_err_zero), 1);
+    stop_and_check(&s, before);
+}
+
+static void test_peer_reset_closes_with_error(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    // Keep output pending on the server so that the reset meets a send.
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    assert_int_equal(send_all(fd, "BIG 8388608\n", 12), 0);
+    usleep(100 * 1000);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+    close(fd);  // sends RST
+    wait_closes(&s, 1);
+    assert_int_equal(atomic_load(&s.close_err_nonzero), 1);
+    int err = atomic_load(&s.last_close_err);
+    assert_true(err == -ECONNRESET || err == -EPIPE);
+    stop_and_check(&s, before);
+}
+
+static void test_on_close_runs_once_per_connection(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    // Close from inside on_data (twice: CLOSE then KILL in one chunk) while
+    // the peer also goes away.
+    enum { N = 20 };
+    for (int i = 0; i < N; i++) {
+        int fd = client_tcp(s.port);
+        assert_true(fd >= 0);
+        assert_int_equal(send_all(fd, "CLOSE\nKILL\nx\n", 13), 0);
+        if (i % 2)
+            close(fd);
+        else {
+            char buf[16];
+            recv_until_eof(fd, buf, sizeof(buf));
+            close(fd);
+        }
+    }
+    wait_closes(&s, N);
+    stop_and_check(&s, before);
+}
+
+// ---- Output ---------------------------------------------------------------------
+
+static void check_pattern(const char *buf, size_t len, size_t offset)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != (char)('a' + (offset + i) % 26))
+            fail_msg("byte %zu is %d, expected %d", offset + i, buf[i], 'a' + (int)((offset + i) % 26));
+    }
+}
+
+static void test_large_transfer_through_slow_reader(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    const size_t total = 64u << 20;
+    assert_int_equal(send_all(fd, "BIG 67108864\nPENDING\n", 21), 0);
+
+    // Read slowly at first, so the queue grows, then drain it.
+    static char buf[1 << 16];
+    size_t got = 0;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(recv_all(fd, buf, 4096), 0);
+        check_pattern(buf, 4096, got);
+        got += 4096;
+        usleep(5000);
+    }
+    while (got < total) {
+        size_t want = total - got < sizeof(buf) ? total - got : sizeof(buf);
+        assert_int_equal(recv_all(fd, buf, want), 0);
+        check_pattern(buf, want, got);
+        got += want;
+    }
+    // PENDING was handled right after BIG queued everything.
+    char line[32];
+    size_t n = 0;
+    while (n < sizeof(line) - 1) {
+        assert_int_equal(recv_all(fd, line + n, 1), 0);
+        if (line[n++] == '\n')
+            break;
+    }
+    line[n] = '\0';
+    assert_true(strtoull(line, NULL, 10) > 0);
+    assert_true(strtoull(line, NULL, 10) <= total);
+
+    close(fd);
+    wait_closes(&s, 1);
+    assert_true(atomic_load(&s.max_pending) >= (long)(total / 2));
+    stop_and_check(&s, before);
+    assert_true(s.final_stats.bytes_out >= total);
+    assert_true(s.final_stats.short_sends > 0);
+}
+
+static void test_iov_cap_splits_sends(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    s.max_iov = 2;
+    s.shared_rc = rp_rcbuf_create("frame\n", 6);
+    assert_non_null(s.shared_rc);
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, "RC 100\n", 7), 0);
+    char buf[600];
+    assert_int_equal(recv_all(fd, buf, 600), 0);
+    for (int i = 0; i < 100; i++)
+        assert_memory_equal(buf + i * 6, "frame\n", 6);
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+    // 100 segments, at most 2 per send.
+    assert_true(s.final_stats.sends >= 50);
+}
+
+static void raise_fd_limit(rlim_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+        rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void test_rcbuf_shared_by_1000_connections(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    s.shared_rc = rp_rcbuf_create("shared frame\n", 13);
+    assert_non_null(s.shared_rc);
+    raise_fd_limit(4096);
+    start_or_skip(&s);
+
+    enum { N = 1000 };
+    static int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = client_tcp(s.port);
+        assert_true(fds[i] >= 0);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(send_all(fds[i], "RC 3\n", 5), 0);
+    for (int i = 0; i < N; i++) {
+        char buf[39];
+        assert_int_equal(recv_all(fds[i], buf, 39), 0);
+        assert_memory_equal(buf, "shared frame\nshared frame\nshared frame\n", 39);
+        close(fds[i]);
+    }
+    wait_closes(&s, N);
+    stop_and_check(&s, before);
+}
+
+// ---- Input control ------------------------------------------------------------------
+
+static void test_pause_read_delays_input(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    // The lines after PAUSE sit in the tail or the socket until resume.
+    uint64_t start = now_ms();
+    assert_int_equal(send_all(fd, "PAUSE 300\nafter\n", 16), 0);
+    char buf[13];
+    assert_int_equal(recv_all(fd, buf, 7), 0);
+    assert_memory_equal(buf, "PAUSED\n", 7);
+    assert_int_equal(send_all(fd, "more\n", 5), 0);
+    assert_int_equal(recv_all(fd, buf, 11), 0);
+    assert_true(now_ms() - start >= 290);
+    assert_memory_equal(buf, "after\nmore\n", 11);
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+}
+
+static void test_flood_does_not_starve_others(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    start_or_skip(&s);
+
+    // The flooder sends 16 MiB without reading; its echo backs up in the
+    // kernel buffers, while a second client keeps getting answers.
+    int flood = client_tcp(s.port);
+    int probe = client_tcp(s.port);
+    assert_true(flood >= 0 && probe >= 0);
+    int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+    static char junk[1 << 16];
+    memset(junk, 'x', sizeof(junk));
+    size_t flooded = 0;
+    uint64_t worst = 0;
+    for (int round = 0; round < 50; round++) {
+        for (int k = 0; k < 8; k++) {
+            ssize_t n = send(flood, junk, sizeof(junk), flags);
+            if (n > 0)
+                flooded += (size_t)n;
+        }
+        uint64_t t0 = now_ms();
+        assert_int_equal(send_all(probe, "p", 1), 0);
+        char c;
+        assert_int_equal(recv_all(probe, &c, 1), 0);
+        uint64_t dt = now_ms() - t0;
+        if (dt > worst)
+            worst = dt;
+    }
+    assert_true(flooded > 0);
+    assert_true(worst < 1000);
+    close(flood);
+    close(probe);
+    wait_closes(&s, 2);
+    stop_and_check(&s, before);
+}
+
+// ---- Listeners ------------------------------------------------------------------------
+
+static void test_unix_socket_with_mode(void **state)
+{
+    long before = alloc_live();
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/rp-net-test-%d-%d.sock", (int)getpid(), (int)backend_of(state));
+    // A stale socket file from an earlier run is replaced.
+    int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    assert_int_equal(bind(stale, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    close(stale);
+
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.unix_path = path;
+    s.unix_mode = 0700;
+    start_or_skip(&s);
+
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+
+    int fd = client_unix(path);
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, "unix", 4), 0);
+    char buf[4];
+    assert_int_equal(recv_all(fd, buf, 4), 0);
+    assert_memory_equal(buf, "unix", 4);
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+    // The socket file goes with the listener.
+    assert_int_equal(stat(path, &st), -1);
+}
+
+static void test_ipv6_loopback(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.listen_v6 = 1;
+    start_or_skip(&s);
+
+    int fd = client_tcp6(s.port6);
+    if (fd < 0) {
+        stop_and_check(&s, before);
+        print_message("no IPv6 loopback here: skipped\n");
+        skip();
+    }
+    assert_int_equal(send_all(fd, "six", 3), 0);
+    char buf[3];
+    assert_int_equal(recv_all(fd, buf, 3), 0);
+    assert_memory_equal(buf, "six", 3);
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+}
+
+static const struct rp_net_handlers null_handlers;
+
+static size_t drop_data(void *c, rp_net_conn_t *conn, const char *d, size_t n)
+{
+    (void)c, (void)conn, (void)d;
+    return n;
+}
+
+static void ignore_close(void *c, rp_net_conn_t *conn, int err)
+{
+    (void)c, (void)conn, (void)err;
+}
+
+static void test_address_in_use_is_reported(void **state)
+{
+    long before = alloc_live();
+    struct rp_net_config cfg;
+    rp_net_config_default(&cfg);
+    cfg.backend = backend_of(state);
+    struct rp_net_handlers h = null_handlers;
+    h.on_data = drop_data;
+    h.on_close = ignore_close;
+
+    rp_net_loop_t *loop;
+    int err = rp_net_loop_create(&cfg, &h, NULL, &loop);
+    if (err != 0 && cfg.backend == RP_NET_URING)
+        skip();
+    assert_int_equal(err, 0);
+
+    int port = 0;
+    assert_int_equal(rp_net_listen_tcp_bound(loop, "127.0.0.1", 0, 16, &port), 0);
+    assert_true(port > 0);
+    assert_int_equal(rp_net_listen_tcp(loop, "127.0.0.1", port, 16), -EADDRINUSE);
+    assert_int_equal(rp_net_listen_tcp(loop, "not-an-address", 0, 16), -EINVAL);
+    assert_int_equal(rp_net_listen_tcp(loop, "127.0.0.1", 70000, 16), -EINVAL);
+    // A regular file at the unix socket path is never removed.
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/rp-net-test-file-%d", (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(rp_net_listen_unix(loop, path, 0, 16), -EADDRINUSE);
+    assert_int_equal(access(path, F_OK), 0);
+    unlink(path);
+
+    rp_net_loop_free(loop);
+    assert_int_equal(alloc_live(), before);
+}
+
+static void test_open_fd_connections(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    int pair[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+    s.open_fds[0] = pair[0];
+    s.open_fd_count = 1;
+    start_or_skip(&s);
+
+    assert_int_equal(send_all(pair[1], "0123456789", 10), 0);
+    for (int i = 0; i < 5000 && atomic_load(&s.open_fd_bytes) < 10; i++)
+        usleep(1000);
+    assert_int_equal(atomic_load(&s.open_fd_bytes), 10);
+    close(pair[1]);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+}
+
+// ---- Loop --------------------------------------------------------------------------------
+
+static void test_ticks_run_when_idle(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.tick_ms = 20;
+    start_or_skip(&s);
+    long t0 = atomic_load(&s.ticks);
+    usleep(500 * 1000);
+    long ticks = atomic_load(&s.ticks) - t0;
+    // 25 ticks are due in 500 ms; allow for a busy machine.
+    assert_true(ticks >= 10);
+    assert_true(ticks <= 30);
+    stop_and_check(&s, before);
+}
+
+static void test_stop_closes_open_connections(void **state)
+{
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    enum { N = 10 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = client_tcp(s.port);
+        assert_true(fds[i] >= 0);
+        assert_int_equal(send_all(fds[i], "hi\n", 3), 0);
+        char buf[3];
+        assert_int_equal(recv_all(fds[i], buf, 3), 0);
+    }
+    // The last client's queued reply gets its last send before the close.
+    assert_int_equal(send_all(fds[N - 1], "reply\nSTOP\n", 11), 0);
+    for (int i = 0; i < 5000 && !atomic_load(&s.done); i++)
+        usleep(1000);
+    assert_true(atomic_load(&s.done));
+    char buf[16];
+    assert_int_equal(recv_until_eof(fds[N - 1], buf, sizeof(buf)), 6);
+    assert_memory_equal(buf, "reply\n", 6);
+    for (int i = 0; i < N; i++) {
+        if (i < N - 1)
+            assert_int_equal(recv_until_eof(fds[i], buf, sizeof(buf)), 0);
+        close(fds[i]);
+    }
+    stop_and_check(&s, before);
+    assert_int_equal(atomic_load(&s.closes), N);
+    // The listener is closed.
+    assert_true(client_tcp(s.port) < 0);
+}
+
+static void test_small_buffer_ring_survives_enobufs(void **state)
+{
+    if (backend_of(state) != RP_NET_URING)
+        skip();
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, RP_NET_URING);
+    s.use_opts = 1;
+    s.opts.uring_buf_count = 2;
+    s.recv_buf_size = 512;
+    start_or_skip(&s);
+
+    enum { N = 16, BYTES = 64 * 1024 };
+    int fds[N];
+    static char out[BYTES], in[BYTES];
+    for (size_t i = 0; i < BYTES; i++)
+        out[i] = (char)('a' + i % 26);
+    for (int i = 0; i < N; i++) {
+        fds[i] = client_tcp(s.port);
+        assert_true(fds[i] >= 0);
+    }
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < N; i++)
+            assert_int_equal(send_all(fds[i], out, BYTES / 4), 0);
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(recv_all(fds[i], in, BYTES / 4), 0);
+            assert_memory_equal(in, out, BYTES / 4);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    wait_closes(&s, N);
+    stop_and_check(&s, before);
+    print_message("enobufs: %llu\n", (unsigned long long)s.final_stats.enobufs);
+    assert_true(s.final_stats.enobufs > 0);
+}
+
+static void test_plain_recv_mode_echoes(void **state)
+{
+    if (backend_of(state) != RP_NET_URING)
+        skip();
+    long before = alloc_live();
+    struct echo_server s;
+    echo_init(&s, RP_NET_URING);
+    s.mode = ECHO_LINES;
+    s.use_opts = 1;
+    s.opts.uring_plain_recv = 1;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, "plain\nPAUSE 50\nx\n", 17), 0);
+    char buf[15];
+    assert_int_equal(recv_all(fd, buf, 15), 0);
+    assert_memory_equal(buf, "plain\nPAUSED\nx\n", 15);
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+}
+
+#define TESTS(be)                                                            \
+    {                                                                        \
+        cmocka_unit_test_prestate(test_echo_round_trip, &be),                \
+        cmocka_unit_test_prestate(test_many_clients_pipelined_lines, &be),   \
+        cmocka_unit_test_prestate(test_byte_by_byte_input_keeps_tail, &be),  \
+        cmocka_unit_test_prestate(test_close_with_flush_sends_reply_first, &be), \
+        cmocka_unit_test_prestate(test_close_without_flush_drops_reply, &be), \
+        cmocka_unit_test_prestate(test_close_flush_gives_up_on_peer_not_reading, &be), \
+        cmocka_unit_test_prestate(test_peer_half_close_still_gets_replies, &be), \
+        cmocka_unit_test_prestate(test_peer_reset_closes_with_error, &be),   \
+        cmocka_unit_test_prestate(test_on_close_runs_once_per_connection, &be), \
+        cmocka_unit_test_prestate(test_large_transfer_through_slow_reader, &be), \
+        cmocka_unit_test_prestate(test_iov_cap_splits_sends, &be),           \
+        cmocka_unit_test_prestate(test_rcbuf_shared_by_1000_connections, &be), \
+        cmocka_unit_test_prestate(test_pause_read_delays_input, &be),        \
+        cmocka_unit_test_prestate(test_flood_does_not_starve_others, &be),   \
+        cmocka_unit_test_prestate(test_unix_socket_with_mode, &be),          \
+        cmocka_unit_test_prestate(test_ipv6_loopback, &be),                  \
+        cmocka_unit_test_prestate(test_address_in_use_is_reported, &be),     \
+        cmocka_unit_test_prestate(test_open_fd_connections, &be),            \
+        cmocka_unit_test_prestate(test_ticks_run_when_idle, &be),            \
+        cmocka_unit_test_prestate(test_stop_closes_open_connections, &be),   \
+        cmocka_unit_test_prestate(test_small_buffer_ring_survives_enobufs, &be), \
+        cmocka_unit_test_prestate(test_plain_recv_mode_echoes, &be),         \
+    }
+
+int main(void)
+{
+    alloc_count_install();
+    const struct CMUnitTest uring_tests[] = TESTS(backend_uring);
+    const struct CMUnitTest epoll_tests[] = TESTS(backend_epoll);
+    int failed = cmocka_run_group_tests_name("net_io_uring", uring_tests, setup, NULL);
+    failed += cmocka_run_group_tests_name("net_epoll", epoll_tests, setup, NULL);
+    return failed;
+}
