@@ -176,8 +176,13 @@ struct rp_resp_node {
 
 typedef struct rp_resp_reply_parser rp_resp_reply_parser_t;
 
+/*
+ * A parsed reply: count nodes in pre-order. nodes[0] is the top value, or an
+ * attribute when the reply starts with one; the value it annotates then
+ * follows at nodes[0].next.
+ */
 struct rp_resp_reply {
-    size_t count;                        /* nodes; nodes[0] is the top value */
+    size_t count;
     const struct rp_resp_node *nodes;
 };
 
@@ -188,9 +193,15 @@ void rp_resp_reply_parser_reset(rp_resp_reply_parser_t *p);
 /*
  * Parses one complete top-level reply from buf[0..len) under the resumption
  * model. Returns bytes consumed (out->nodes valid until the next call, strings
- * pointing into buf), RP_NEED_MORE, or an RP_ERR_PROTO_* code. Nesting uses an
- * explicit stack bounded by limits.max_depth, never recursion, and node
- * storage grows with the elements that arrive, not with the counts claimed.
+ * pointing into buf), RP_NEED_MORE, RP_ERR_NOMEM (the state is kept, so a
+ * call with the same bytes retries), or an RP_ERR_PROTO_* code, which further
+ * calls return until a reset. Nesting uses an explicit stack bounded by
+ * limits.max_depth, never recursion, and node storage grows with the elements
+ * that arrive, not with the counts claimed. Counts above limits.max_elements
+ * and bulk lengths above limits.max_bulk_len are errors. Every line must end
+ * in CRLF, and a line longer than its type allows (20 bytes for integers and
+ * lengths, max_bulk_len for simple strings and errors) fails without waiting
+ * for its end.
  */
 ssize_t rp_resp_reply_parse(rp_resp_reply_parser_t *p, const char *buf, size_t len,
                             struct rp_resp_reply *out);
