@@ -288,10 +288,15 @@ void rp_net__conn_deliver_held(rp_net_conn_t *conn)
         conn->in_seen = give - used;
     }
 
-    if (conn->in.len > conn->in_seen && !(conn->flags & RP_NET_CONN_PAUSED) &&
-        !rp_net_dlist_linked(&conn->input_link))
-        rp_net_dlist_push(&conn->loop->input_list, &conn->input_link);
+    if (conn->in.len > conn->in_seen) {
+        if (!(conn->flags & RP_NET_CONN_PAUSED) && !rp_net_dlist_linked(&conn->input_link))
+            rp_net_dlist_push(&conn->loop->input_list, &conn->input_link);
+        update_backlog(conn);
+        return;
+    }
     update_backlog(conn);
+    if (conn->flags & RP_NET_CONN_EOF)
+        rp_net_conn_close(conn, 1);
 }
 
 // ---- Closing ---------------------------------------------------------------
@@ -311,6 +316,10 @@ void rp_net__conn_eof(rp_net_conn_t *conn)
     conn->flags |= RP_NET_CONN_EOF;
     set_close_err(conn, 0);
     conn->loop->ops->conn_update(conn);
+    // Input received before the EOF but not yet handed to on_data is
+    // delivered first; rp_net__conn_deliver_held closes afterwards.
+    if (conn->in.len > conn->in_seen)
+        return;
     // A peer that only shut down its sending side (nc, shell pipes) still
     // reads, so replies to its last commands are flushed before closing.
     rp_net_conn_close(conn, 1);

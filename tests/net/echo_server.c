@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,5 +396,44 @@ long recv_until_eof(int fd, void *buf, size_t cap)
         if (n == 0)
             return (long)(got < cap ? got : cap);
         got += (size_t)n;
+    }
+}
+
+long exchange(int fd, const char *out, size_t out_len, int shut_wr, char *in, size_t in_cap)
+{
+    size_t sent = 0, got = 0;
+    int shut = 0;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 20)
+            return -1;
+        if (sent == out_len && shut_wr && !shut) {
+            shutdown(fd, SHUT_WR);
+            shut = 1;
+        }
+        struct pollfd pfd = {.fd = fd, .events = POLLIN | (sent < out_len ? POLLOUT : 0)};
+        if (poll(&pfd, 1, 100) < 0)
+            return -1;
+        if ((pfd.revents & POLLOUT) && sent < out_len) {
+            ssize_t n = send(fd, out + sent, out_len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0 && errno != EAGAIN && errno != EINTR)
+                return -1;
+            if (n > 0)
+                sent += (size_t)n;
+        }
+        if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = recv(fd, in + got, in_cap - got, MSG_DONTWAIT);
+            if (n == 0)
+                return (long)got;
+            if (n < 0 && errno != EAGAIN && errno != EINTR)
+                return -1;
+            if (n > 0)
+                got += (size_t)n;
+            if (got == in_cap)
+                return (long)got;
+        }
     }
 }

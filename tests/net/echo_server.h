@@ -110,6 +110,9 @@ int send_all(int fd, const void *buf, size_t len);
 int recv_all(int fd, void *buf, size_t len);
 // Reads until EOF or timeout. Returns bytes read (up to cap) or -1 on error.
 long recv_until_eof(int fd, void *buf, size_t cap);
+// Sends out (then shuts down the sending side when shut_wr) while receiving
+// into in until EOF, in_cap bytes or 20 s. Returns bytes received or -1.
+long exchange(int fd, const char *out, size_t out_len, int shut_wr, char *in, size_t in_cap);
 
 // ---- Allocation counting ----
 

@@ -33,10 +33,9 @@
 static enum rp_net_backend backend_uring = RP_NET_URING;
 static enum rp_net_backend backend_epoll = RP_NET_EPOLL;
 
-struct fixture {
-    struct echo_server srv;
-    long allocs_before;
-};
+// The server of the test in progress, so that teardown can stop it when an
+// assert fails halfway.
+static struct echo_server *running;
 
 static uint64_t now_ms(void)
 {
@@ -54,6 +53,8 @@ static enum rp_net_backend backend_of(void **state)
 static void start_or_skip(struct echo_server *s)
 {
     int err = echo_start(s);
+    if (err == 0)
+        running = s;
     if (err != 0 && s->backend == RP_NET_URING && (err == -EPERM || err == -ENOSYS || err == -EINVAL)) {
         print_message("io_uring unavailable (%s): skipped\n", strerror(-err));
         skip();
@@ -69,6 +70,7 @@ static void start_or_skip(struct echo_server *s)
 // on_close run exactly once, allocations back to where they were.
 static void stop_and_check(struct echo_server *s, long allocs_before)
 {
+    running = NULL;
     assert_int_equal(echo_stop(s), 0);
     assert_int_equal(s->final_stats.connections, 0);
     assert_int_equal(atomic_load(&s->double_close), 0);
@@ -89,9 +91,13 @@ static void wait_closes(struct echo_server *s, long n)
     assert_int_equal(atomic_load(&s->closes), n);
 }
 
-static int setup(void **state)
+static int teardown(void **state)
 {
     (void)state;
+    if (running != NULL) {
+        echo_stop(running);
+        running = NULL;
+    }
     return 0;
 }
 
@@ -100,7 +106,7 @@ static int setup(void **state)
 static void test_echo_round_trip(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     start_or_skip(&s);
 
@@ -123,7 +129,7 @@ static void test_echo_round_trip(void **state)
 static void test_many_clients_pipelined_lines(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -159,7 +165,7 @@ static void test_many_clients_pipelined_lines(void **state)
 static void test_byte_by_byte_input_keeps_tail(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -184,7 +190,7 @@ static void test_byte_by_byte_input_keeps_tail(void **state)
 static void test_close_with_flush_sends_reply_first(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -205,7 +211,7 @@ static void test_close_with_flush_sends_reply_first(void **state)
 static void test_close_without_flush_drops_reply(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -225,7 +231,7 @@ static void test_close_without_flush_drops_reply(void **state)
 static void test_close_flush_gives_up_on_peer_not_reading(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -248,7 +254,7 @@ static void test_close_flush_gives_up_on_peer_not_reading(void **state)
 static void test_peer_half_close_still_gets_replies(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -267,10 +273,38 @@ static void test_peer_half_close_still_gets_replies(void **state)
     stop_and_check(&s, before);
 }
 
+static void test_pipeline_then_half_close_gets_every_reply(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    // 1 MiB of lines is many per-turn shares, so part of it is still held
+    // by the loop when the EOF arrives.
+    enum { LINES = 32768, LINE = 32 };
+    // One spare byte for snprintf's NUL after the last line.
+    static char out[LINES * LINE + 1], in[LINES * LINE + 1];
+    for (int i = 0; i < LINES; i++)
+        snprintf(out + i * LINE, LINE + 1, "line %026d\n", i);
+    const size_t out_len = LINES * LINE;
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    long n = exchange(fd, out, out_len, 1, in, sizeof(in));
+    assert_int_equal(n, (long)out_len);
+    assert_memory_equal(in, out, out_len);
+    close(fd);
+    wait_closes(&s, 1);
+    assert_int_equal(atomic_load(&s.close_err_zero), 1);
+    stop_and_check(&s, before);
+}
+
 static void test_peer_reset_closes_with_error(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -295,7 +329,7 @@ static void test_peer_reset_closes_with_error(void **state)
 static void test_on_close_runs_once_per_connection(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -332,7 +366,7 @@ static void check_pattern(const char *buf, size_t len, size_t offset)
 static void test_large_transfer_through_slow_reader(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -380,7 +414,7 @@ static void test_large_transfer_through_slow_reader(void **state)
 static void test_iov_cap_splits_sends(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     s.max_iov = 2;
@@ -414,7 +448,7 @@ static void raise_fd_limit(rlim_t want)
 static void test_rcbuf_shared_by_1000_connections(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     s.shared_rc = rp_rcbuf_create("shared frame\n", 13);
@@ -445,7 +479,7 @@ static void test_rcbuf_shared_by_1000_connections(void **state)
 static void test_pause_read_delays_input(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -470,7 +504,7 @@ static void test_pause_read_delays_input(void **state)
 static void test_flood_does_not_starve_others(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     start_or_skip(&s);
 
@@ -520,7 +554,7 @@ static void test_unix_socket_with_mode(void **state)
     assert_int_equal(bind(stale, (struct sockaddr *)&sun, sizeof(sun)), 0);
     close(stale);
 
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.unix_path = path;
     s.unix_mode = 0700;
@@ -547,7 +581,7 @@ static void test_unix_socket_with_mode(void **state)
 static void test_ipv6_loopback(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.listen_v6 = 1;
     start_or_skip(&s);
@@ -619,7 +653,7 @@ static void test_address_in_use_is_reported(void **state)
 static void test_open_fd_connections(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     int pair[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
@@ -641,7 +675,7 @@ static void test_open_fd_connections(void **state)
 static void test_ticks_run_when_idle(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.tick_ms = 20;
     start_or_skip(&s);
@@ -657,7 +691,7 @@ static void test_ticks_run_when_idle(void **state)
 static void test_stop_closes_open_connections(void **state)
 {
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
     s.mode = ECHO_LINES;
     start_or_skip(&s);
@@ -695,7 +729,7 @@ static void test_small_buffer_ring_survives_enobufs(void **state)
     if (backend_of(state) != RP_NET_URING)
         skip();
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, RP_NET_URING);
     s.use_opts = 1;
     s.opts.uring_buf_count = 2;
@@ -732,7 +766,7 @@ static void test_plain_recv_mode_echoes(void **state)
     if (backend_of(state) != RP_NET_URING)
         skip();
     long before = alloc_live();
-    struct echo_server s;
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, RP_NET_URING);
     s.mode = ECHO_LINES;
     s.use_opts = 1;
@@ -752,28 +786,29 @@ static void test_plain_recv_mode_echoes(void **state)
 
 #define TESTS(be)                                                            \
     {                                                                        \
-        cmocka_unit_test_prestate(test_echo_round_trip, &be),                \
-        cmocka_unit_test_prestate(test_many_clients_pipelined_lines, &be),   \
-        cmocka_unit_test_prestate(test_byte_by_byte_input_keeps_tail, &be),  \
-        cmocka_unit_test_prestate(test_close_with_flush_sends_reply_first, &be), \
-        cmocka_unit_test_prestate(test_close_without_flush_drops_reply, &be), \
-        cmocka_unit_test_prestate(test_close_flush_gives_up_on_peer_not_reading, &be), \
-        cmocka_unit_test_prestate(test_peer_half_close_still_gets_replies, &be), \
-        cmocka_unit_test_prestate(test_peer_reset_closes_with_error, &be),   \
-        cmocka_unit_test_prestate(test_on_close_runs_once_per_connection, &be), \
-        cmocka_unit_test_prestate(test_large_transfer_through_slow_reader, &be), \
-        cmocka_unit_test_prestate(test_iov_cap_splits_sends, &be),           \
-        cmocka_unit_test_prestate(test_rcbuf_shared_by_1000_connections, &be), \
-        cmocka_unit_test_prestate(test_pause_read_delays_input, &be),        \
-        cmocka_unit_test_prestate(test_flood_does_not_starve_others, &be),   \
-        cmocka_unit_test_prestate(test_unix_socket_with_mode, &be),          \
-        cmocka_unit_test_prestate(test_ipv6_loopback, &be),                  \
-        cmocka_unit_test_prestate(test_address_in_use_is_reported, &be),     \
-        cmocka_unit_test_prestate(test_open_fd_connections, &be),            \
-        cmocka_unit_test_prestate(test_ticks_run_when_idle, &be),            \
-        cmocka_unit_test_prestate(test_stop_closes_open_connections, &be),   \
-        cmocka_unit_test_prestate(test_small_buffer_ring_survives_enobufs, &be), \
-        cmocka_unit_test_prestate(test_plain_recv_mode_echoes, &be),         \
+        cmocka_unit_test_prestate_setup_teardown(test_echo_round_trip, NULL, teardown, &be),                \
+        cmocka_unit_test_prestate_setup_teardown(test_many_clients_pipelined_lines, NULL, teardown, &be),   \
+        cmocka_unit_test_prestate_setup_teardown(test_byte_by_byte_input_keeps_tail, NULL, teardown, &be),  \
+        cmocka_unit_test_prestate_setup_teardown(test_close_with_flush_sends_reply_first, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_close_without_flush_drops_reply, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_close_flush_gives_up_on_peer_not_reading, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_peer_half_close_still_gets_replies, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_pipeline_then_half_close_gets_every_reply, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_peer_reset_closes_with_error, NULL, teardown, &be),   \
+        cmocka_unit_test_prestate_setup_teardown(test_on_close_runs_once_per_connection, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_large_transfer_through_slow_reader, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_iov_cap_splits_sends, NULL, teardown, &be),           \
+        cmocka_unit_test_prestate_setup_teardown(test_rcbuf_shared_by_1000_connections, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_pause_read_delays_input, NULL, teardown, &be),        \
+        cmocka_unit_test_prestate_setup_teardown(test_flood_does_not_starve_others, NULL, teardown, &be),   \
+        cmocka_unit_test_prestate_setup_teardown(test_unix_socket_with_mode, NULL, teardown, &be),          \
+        cmocka_unit_test_prestate_setup_teardown(test_ipv6_loopback, NULL, teardown, &be),                  \
+        cmocka_unit_test_prestate_setup_teardown(test_address_in_use_is_reported, NULL, teardown, &be),     \
+        cmocka_unit_test_prestate_setup_teardown(test_open_fd_connections, NULL, teardown, &be),            \
+        cmocka_unit_test_prestate_setup_teardown(test_ticks_run_when_idle, NULL, teardown, &be),            \
+        cmocka_unit_test_prestate_setup_teardown(test_stop_closes_open_connections, NULL, teardown, &be),   \
+        cmocka_unit_test_prestate_setup_teardown(test_small_buffer_ring_survives_enobufs, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_plain_recv_mode_echoes, NULL, teardown, &be),         \
     }
 
 int main(void)
@@ -781,7 +816,7 @@ int main(void)
     alloc_count_install();
     const struct CMUnitTest uring_tests[] = TESTS(backend_uring);
     const struct CMUnitTest epoll_tests[] = TESTS(backend_epoll);
-    int failed = cmocka_run_group_tests_name("net_io_uring", uring_tests, setup, NULL);
-    failed += cmocka_run_group_tests_name("net_epoll", epoll_tests, setup, NULL);
+    int failed = cmocka_run_group_tests_name("net_io_uring", uring_tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("net_epoll", epoll_tests, NULL, NULL);
     return failed;
 }
