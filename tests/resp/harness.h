@@ -54,6 +54,15 @@ typedef char *(*run_fn)(const char *input, size_t len, enum feed_mode mode, size
  */
 void check_all_modes(run_fn run, const char *input, size_t len, const char *expected);
 
+/*
+ * Names the fuzz corpus this test binary seeds ("request", "reply"). When
+ * the environment variable RP_RESP_CORPUS_DIR is set, check_all_modes()
+ * writes each input of at most 4 KiB to
+ * $RP_RESP_CORPUS_DIR/<name>/<FNV-1a hash of the input>, which is how
+ * fuzz/corpus/ is refreshed from the unit-test inputs.
+ */
+void harness_set_corpus(const char *name);
+
 /* Failing allocator: after n successful (re)allocations, every one fails; n < 0 never fails. */
 void failing_alloc_install(long n);
 void failing_alloc_remove(void);

@@ -499,6 +499,7 @@ static void test_type_names(void **state)
 
 int main(void)
 {
+    harness_set_corpus("reply");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_simple_and_error, setup),
         cmocka_unit_test_setup(test_integer, setup),

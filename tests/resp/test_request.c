@@ -699,6 +699,7 @@ static void test_split_args_out_of_memory(void **state)
 
 int main(void)
 {
+    harness_set_corpus("request");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_array_single_command, setup),
         cmocka_unit_test_setup(test_array_pipelined_in_one_buffer, setup),
