@@ -343,6 +343,9 @@ int client_check_output_limits(struct client *c)
         return 0;
     }
 
+    // NOTE: redis 7.0 leaves its fixed 16 KiB reply buffer out of this
+    // count, so limits below 16 KiB act later there than here, where every
+    // queued byte counts.
     size_t used = client_output_bytes(c);
     uint64_t now = rp_net_loop_now_ms(c->srv->loop);
     int over_hard = hard != 0 && used >= hard;

@@ -137,7 +137,7 @@ static void cmd_hello(struct client *c)
     int64_t ver = c->proto;
     size_t next = 1;
     if (c->argc >= 2) {
-        if (arg_to_int64(&c->argv[1], &ver) != 0 || ver < INT32_MIN || ver > INT32_MAX) {
+        if (arg_to_int64(&c->argv[1], &ver) != 0) {
             reply_error(c, "ERR Protocol version is not an integer or out of range");
             return;
         }
@@ -203,8 +203,13 @@ static void cmd_hello(struct client *c)
 static void cmd_select(struct client *c)
 {
     int64_t id;
-    if (arg_to_int64(&c->argv[1], &id) != 0 || id < INT32_MIN || id > INT32_MAX) {
+    if (arg_to_int64(&c->argv[1], &id) != 0) {
         reply_error(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    // redis reads the index as a C int; the text, typo included, is 7.0's.
+    if (id < INT32_MIN || id > INT32_MAX) {
+        reply_error(c, "ERR value is out of range, value must between -2147483648 and 2147483647");
         return;
     }
     if (id < 0 || id >= c->srv->cfg.databases) {

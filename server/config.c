@@ -369,30 +369,29 @@ static int set_obuf_limit(struct config *cfg, const char *value, size_t len, cha
 
 static int set_save(struct config *cfg, const char *value, size_t len, char *err, size_t err_size)
 {
-    // "seconds changes" pairs, as redis checks them; the value is kept as
-    // normalised text because ringpub never takes snapshots.
-    struct rp_buf text = RP_BUF_INIT;
-    size_t pos = 0;
-    struct rp_resp_str word;
+    // "seconds changes" pairs separated by single spaces: redis 7.0 splits
+    // the value at each space and rejects the empty word that a double or
+    // trailing space makes. "" means no snapshots, and since ringpub never
+    // takes any, the checked text is all that is kept.
     int words = 0;
-    while (next_word(value, len, &pos, &word)) {
+    size_t start = 0;
+    while (len > 0 && start <= len) {
+        const char *space = memchr(value + start, ' ', len - start);
+        size_t end = space != NULL ? (size_t)(space - value) : len;
         int64_t v;
-        if (parse_int64(word.ptr, word.len, &v) != 0 || v < 0 || (words > 0 && rp_buf_append(&text, " ", 1) != 0) ||
-            rp_buf_append(&text, word.ptr, word.len) != 0) {
-            rp_buf_free(&text);
+        if (parse_int64(value + start, end - start, &v) != 0 || v < 0) {
             set_error(err, err_size, "Invalid save parameters");
             return -1;
         }
         words++;
+        start = end + 1;
     }
     if (words % 2 != 0) {
-        rp_buf_free(&text);
         set_error(err, err_size, "Invalid save parameters");
         return -1;
     }
 
-    char *copy = dup_string(text.data != NULL ? text.data : "", text.len);
-    rp_buf_free(&text);
+    char *copy = dup_string(value, len);
     if (copy == NULL) {
         set_error(err, err_size, "out of memory");
         return -1;
