@@ -102,6 +102,7 @@ static void on_tick(void *loop_ctx)
         return;
     }
     clients_cron(srv);
+    info_tick(srv);
 }
 
 static void before_send(void *loop_ctx)
