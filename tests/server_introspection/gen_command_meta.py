@@ -285,8 +285,7 @@ class Emitter:
             subs = subs + [CLIENT_SETINFO_INFO]
             sub_docs[CLIENT_SETINFO_INFO[0]] = CLIENT_SETINFO_DOCS
         # redis lists subcommands in the order of a hash table seeded at
-        # random on each start, so no order is redis's; sorting by name keeps
-        # the output stable.
+        # random on each start. Sorting by name keeps the output stable.
         sub_inits = [self.command(s, sub_docs[s[0]]) for s in sorted(subs, key=lambda sub: sub[0])]
         sub_sym = "NULL"
         if sub_inits:

@@ -25,7 +25,7 @@ class Push(list):
 
 
 class Verbatim(bytes):
-    """RESP3 verbatim string; .format holds the three-letter format."""
+    """RESP3 verbatim string; .format is the three-letter format."""
     format = b""
 
 
@@ -56,7 +56,7 @@ def parse(buf, pos=0):
     returned as Error instances, not raised, so aggregates keep them.
     Nested aggregates are handled with an explicit stack.
     """
-    stack = []          # [container, remaining, pending_key_or_None]
+    stack = []          # [container, values still expected, type byte, half-read map pair]
     while True:
         end = buf.find(b"\r\n", pos)
         if end < 0:

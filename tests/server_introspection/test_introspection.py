@@ -602,12 +602,11 @@ def info_entry_bytes(conn, name):
 
 
 def split_info_entry(raw):
-    """Split one COMMAND INFO entry into (head_bytes, [subcommand entry bytes])."""
-    value, end = rawresp.parse(raw)
-    pos = 0
+    """Split one COMMAND INFO entry into its bytes: the first nine fields, the
+    header of the tenth (the subcommands), and a list of subcommand entries."""
+    _, end = rawresp.parse(raw)
     # Skip the array header and nine fields; the tenth is the subcommands.
-    header_end = raw.index(b"\r\n") + 2
-    pos = header_end
+    pos = raw.index(b"\r\n") + 2
     for _ in range(9):
         _, pos = rawresp.parse(raw, pos)
     head = raw[:pos]
