@@ -48,7 +48,11 @@ static int collect_fn(void *ctx, const struct stream_entry *e)
     assert_int_equal(e->field_count, 1);
     assert_int_equal(e->lens[0], 1);
     c->ids[c->n] = e->id;
-    c->values[c->n++] = (unsigned)strtoul(e->ptrs[1], NULL, 10);
+    // Values are not NUL-terminated: parse exactly lens[1] digits.
+    unsigned v = 0;
+    for (size_t i = 0; i < e->lens[1]; i++)
+        v = v * 10 + (unsigned)(e->ptrs[1][i] - '0');
+    c->values[c->n++] = v;
     return 0;
 }
 
