@@ -187,7 +187,9 @@ static const struct command *check_command(struct client *c)
     }
     c->cmd = cmd;
 
-    if (cmd->subcommands != NULL) {
+    // A container with a handler of its own runs it when given no
+    // subcommand (COMMAND), as redis 7.0 does.
+    if (cmd->subcommands != NULL && !(c->argc < 2 && cmd->fn != NULL)) {
         // A container alone (CLIENT) is an arity error for the container.
         if (c->argc < 2) {
             remember_last_command(c);
