@@ -205,7 +205,7 @@ static size_t call_on_data(rp_net_conn_t *conn, const char *data, size_t len)
 static void update_backlog(rp_net_conn_t *conn)
 {
     size_t held = conn->in.len - conn->in_seen;
-    int over = held > RP_NET_INPUT_HIGH_WATER;
+    int over = held > conn->loop->input_high_water;
     int was = (conn->flags & RP_NET_CONN_BACKLOG) != 0;
     if (over == was)
         return;
@@ -275,12 +275,14 @@ void rp_net__conn_deliver_held(rp_net_conn_t *conn)
     if (conn->in.len == 0)
         return;
 
-    // on_data sees the tail it left last time plus at most one share of the
-    // held bytes.
+    // on_data always sees the whole tail it left last time, plus at most one
+    // share of the held bytes; after a resume it may see the tail alone.
     size_t share = turn_share_left(conn);
     size_t fresh = conn->in.len - conn->in_seen;
     size_t give = conn->in_seen + (fresh < share ? fresh : share);
-    if (fresh > 0 && share > 0) {
+    int redeliver = (conn->flags & RP_NET_CONN_REDELIVER) != 0;
+    conn->flags &= ~RP_NET_CONN_REDELIVER;
+    if ((fresh > 0 && share > 0) || redeliver) {
         size_t used = call_on_data(conn, conn->in.data, give);
         if (conn->flags & RP_NET_CONN_CLOSING)
             return;
@@ -378,10 +380,10 @@ void rp_net_conn_pause_read(rp_net_conn_t *conn, int pause)
         if (!(conn->flags & RP_NET_CONN_PAUSED))
             return;
         conn->flags &= ~RP_NET_CONN_PAUSED;
-        // Show on_data the whole buffer again: a pause may have left complete
-        // requests in the tail that no new bytes would bring back.
+        // Show on_data its tail again: a pause may have left complete
+        // requests there that no new bytes would bring back.
         if (conn->in.len > 0) {
-            conn->in_seen = 0;
+            conn->flags |= RP_NET_CONN_REDELIVER;
             if (!rp_net_dlist_linked(&conn->input_link))
                 rp_net_dlist_push(&conn->loop->input_list, &conn->input_link);
         }
@@ -607,7 +609,8 @@ static size_t format_addr(const struct sockaddr_storage *ss, socklen_t len, char
     } else if (ss->ss_family == AF_INET6) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
         inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-        n = snprintf(dst, size, "%s:%u", host, ntohs(sin6->sin6_port));
+        // redis-server 7.0 prints "[::1]:6379" in CLIENT LIST.
+        n = snprintf(dst, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
     } else if (ss->ss_family == AF_UNIX) {
         const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
         size_t path_len = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
@@ -619,30 +622,39 @@ static size_t format_addr(const struct sockaddr_storage *ss, socklen_t len, char
     return (size_t)n < size ? (size_t)n : size - 1;
 }
 
-size_t rp_net_conn_peer_addr(const rp_net_conn_t *conn, char *dst, size_t size)
+// Formats the peer (peer != 0) or local address of fd. The accepting side of
+// a unix socket connection has an unnamed peer, and redis-server 7.0 prints
+// the listening path for both addr= and laddr=, so an unnamed unix address
+// is replaced by the other end's.
+static size_t format_sock_addr(int fd, int peer, char *dst, size_t size)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
-    if (getpeername(conn->fd, (struct sockaddr *)&ss, &len) != 0) {
+    int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &len) : getsockname(fd, (struct sockaddr *)&ss, &len);
+    if (rc != 0) {
         if (size > 0)
             dst[0] = '\0';
         return 0;
+    }
+    if (ss.ss_family == AF_UNIX && len <= offsetof(struct sockaddr_un, sun_path) + 1) {
+        len = sizeof(ss);
+        memset(&ss, 0, sizeof(ss));
+        rc = peer ? getsockname(fd, (struct sockaddr *)&ss, &len) : getpeername(fd, (struct sockaddr *)&ss, &len);
+        if (rc != 0)
+            ss.ss_family = AF_UNIX;
     }
     return format_addr(&ss, len, dst, size);
 }
 
+size_t rp_net_conn_peer_addr(const rp_net_conn_t *conn, char *dst, size_t size)
+{
+    return format_sock_addr(conn->fd, 1, dst, size);
+}
+
 size_t rp_net_conn_local_addr(const rp_net_conn_t *conn, char *dst, size_t size)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    memset(&ss, 0, sizeof(ss));
-    if (getsockname(conn->fd, (struct sockaddr *)&ss, &len) != 0) {
-        if (size > 0)
-            dst[0] = '\0';
-        return 0;
-    }
-    return format_addr(&ss, len, dst, size);
+    return format_sock_addr(conn->fd, 0, dst, size);
 }
 
 int rp_net_conn_set_keepalive(rp_net_conn_t *conn, int interval)

@@ -298,6 +298,12 @@ static void ep_drain(rp_net_loop_t *loop)
     (void)loop;
 }
 
+static unsigned ep_outstanding(rp_net_loop_t *loop)
+{
+    (void)loop;
+    return 0;
+}
+
 const struct rp_net_backend_ops rp_net_epoll_ops = {
     .name = "epoll",
     .init = ep_init,
@@ -310,4 +316,5 @@ const struct rp_net_backend_ops rp_net_epoll_ops = {
     .conn_teardown = ep_conn_teardown,
     .wait = ep_wait,
     .drain = ep_drain,
+    .outstanding = ep_outstanding,
 };

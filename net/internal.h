@@ -114,6 +114,7 @@ enum {
     RP_NET_CONN_ERR_SET = 1u << 9,      // close_err is final
     RP_NET_CONN_RECV_CANCEL = 1u << 10, // io_uring: the receive is being cancelled (pause)
     RP_NET_CONN_CANCEL_SENT = 1u << 11, // io_uring: teardown cancelled every operation
+    RP_NET_CONN_REDELIVER = 1u << 12,   // resumed with a tail: show it to on_data again
 };
 
 struct rp_net_conn {
@@ -195,6 +196,8 @@ struct rp_net_backend_ops {
     // After the last turn: waits until every torn-down connection and
     // stopped listener is released. Bounded in time.
     void (*drain)(rp_net_loop_t *loop);
+    // Operations in flight plus SQEs not yet submitted.
+    unsigned (*outstanding)(rp_net_loop_t *loop);
 };
 
 extern const struct rp_net_backend_ops rp_net_epoll_ops;
@@ -213,7 +216,8 @@ struct rp_net_loop {
     uint64_t now_ms;
     uint64_t next_tick_ms;
     uint64_t turn;
-    size_t turn_input_cap;
+    size_t turn_input_cap;         // bytes per connection per turn for on_data
+    size_t input_high_water;       // RP_NET_INPUT_HIGH_WATER unless a test changes it
     struct rp_net_stats stats;
 
     // Connections by slot; io_uring user_data carries slot and generation.
@@ -238,7 +242,13 @@ struct rp_net_loop {
 struct rp_net_test_opts {
     int uring_plain_recv;          // io_uring: plain recv as on kernels before 6.0
     unsigned uring_buf_count;      // io_uring: provided buffers (power of two), 0 for the default
+    size_t turn_input_cap;         // 0 for RP_NET_TURN_INPUT_BUFS * recv_buf_size
+    size_t input_high_water;       // 0 for RP_NET_INPUT_HIGH_WATER
 };
+
+// Operations and SQEs the backend still has pending (0 once a stopped loop
+// has drained), for tests that check nothing is left over.
+unsigned rp_net__backend_outstanding(rp_net_loop_t *loop);
 
 // rp_net_loop_create with test options (copied; may be NULL).
 int rp_net__loop_create_opts(const struct rp_net_config *cfg, const struct rp_net_handlers *handlers, void *loop_ctx,

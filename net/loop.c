@@ -88,6 +88,11 @@ int rp_net__loop_create_opts(const struct rp_net_config *cfg, const struct rp_ne
     loop->ctx = loop_ctx;
     loop->free_slot = UINT32_MAX;
     loop->turn_input_cap = loop->cfg.recv_buf_size * RP_NET_TURN_INPUT_BUFS;
+    loop->input_high_water = RP_NET_INPUT_HIGH_WATER;
+    if (opts != NULL && opts->turn_input_cap != 0)
+        loop->turn_input_cap = opts->turn_input_cap;
+    if (opts != NULL && opts->input_high_water != 0)
+        loop->input_high_water = opts->input_high_water;
     rp_net_dlist_init(&loop->conns);
     rp_net_dlist_init(&loop->send_list);
     rp_net_dlist_init(&loop->input_list);
@@ -138,6 +143,11 @@ uint64_t rp_net_loop_now_ms(const rp_net_loop_t *loop)
 void rp_net_get_stats(const rp_net_loop_t *loop, struct rp_net_stats *stats)
 {
     *stats = loop->stats;
+}
+
+unsigned rp_net__backend_outstanding(rp_net_loop_t *loop)
+{
+    return loop->ops->outstanding(loop);
 }
 
 void rp_net_loop_stop(rp_net_loop_t *loop)

@@ -628,6 +628,18 @@ static void ur_drain(rp_net_loop_t *loop)
     // ur_fini when the loop is freed, not here.
 }
 
+static unsigned ur_outstanding(rp_net_loop_t *loop)
+{
+    struct ur_state *st = state(loop);
+    unsigned n = io_uring_sq_ready(&st->ring);
+    struct rp_net_dlist *node;
+    for (node = st->zombies.next; node != &st->zombies; node = node->next)
+        n += RP_NET_CONTAINER(node, rp_net_conn_t, zombie_link)->ops;
+    for (unsigned i = 0; i < loop->listener_count; i++)
+        n += loop->listeners[i]->ops;
+    return n;
+}
+
 const struct rp_net_backend_ops rp_net_uring_ops = {
     .name = "io_uring",
     .init = ur_init,
@@ -640,4 +652,5 @@ const struct rp_net_backend_ops rp_net_uring_ops = {
     .conn_teardown = ur_conn_teardown,
     .wait = ur_wait,
     .drain = ur_drain,
+    .outstanding = ur_outstanding,
 };

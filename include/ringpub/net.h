@@ -148,8 +148,9 @@ int rp_net_conn_fd(const rp_net_conn_t *conn);
 
 /*
  * Writes the peer or local address as redis CLIENT LIST prints addr= and
- * laddr=: "127.0.0.1:50000", "::1:50000" (no brackets), or "/path/to.sock:0"
- * for a unix socket. NUL-terminated; returns the length.
+ * laddr=: "127.0.0.1:50000", "[::1]:50000", or "/path/to.sock:0" for a unix
+ * socket (the listening path for both, as redis-server 7.0 prints them).
+ * NUL-terminated, truncated to size; returns the length written.
  */
 size_t rp_net_conn_peer_addr(const rp_net_conn_t *conn, char *dst, size_t size);
 size_t rp_net_conn_local_addr(const rp_net_conn_t *conn, char *dst, size_t size);

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +25,29 @@
 // ---- Allocation counting ------------------------------------------------------
 
 static atomic_long live_allocs;
+static atomic_long fail_countdown = -1;
+
+// Returns 1 when this allocation is to fail.
+static int should_fail(void)
+{
+    long left = atomic_load(&fail_countdown);
+    if (left < 0)
+        return 0;
+    if (left == 0)
+        return 1;
+    atomic_fetch_sub(&fail_countdown, 1);
+    return 0;
+}
+
+void alloc_fail_after(long n)
+{
+    atomic_store(&fail_countdown, n);
+}
 
 static void *count_malloc(size_t size)
 {
+    if (should_fail())
+        return NULL;
     void *p = malloc(size);
     if (p != NULL)
         atomic_fetch_add(&live_allocs, 1);
@@ -35,6 +56,8 @@ static void *count_malloc(size_t size)
 
 static void *count_realloc(void *ptr, size_t size)
 {
+    if (should_fail())
+        return NULL;
     void *p = realloc(ptr, size);
     if (p != NULL && ptr == NULL)
         atomic_fetch_add(&live_allocs, 1);
@@ -61,6 +84,13 @@ long alloc_live(void)
 
 // ---- Server callbacks -----------------------------------------------------------
 
+static void write_or_die(rp_net_conn_t *conn, const void *p, size_t n)
+{
+    int err = rp_net_conn_write(conn, p, n);
+    if (err != 0 && err != RP_ERR_CLOSED)
+        abort();
+}
+
 static void *on_accept(void *loop_ctx, rp_net_conn_t *conn)
 {
     struct echo_server *s = loop_ctx;
@@ -70,14 +100,12 @@ static void *on_accept(void *loop_ctx, rp_net_conn_t *conn)
     ec->srv = s;
     ec->conn = conn;
     atomic_fetch_add(&s->accepts, 1);
+    if (s->reject_all) {
+        write_or_die(conn, "-ERR full\n", 10);
+        rp_net_conn_close(conn, 1);
+        ec->closing = 1;
+    }
     return ec;
-}
-
-static void write_or_die(rp_net_conn_t *conn, const void *p, size_t n)
-{
-    int err = rp_net_conn_write(conn, p, n);
-    if (err != 0 && err != RP_ERR_CLOSED)
-        abort();
 }
 
 static void run_line(struct echo_conn *ec, const char *line, size_t len)
@@ -121,6 +149,25 @@ static void run_line(struct echo_conn *ec, const char *line, size_t len)
                 abort();
     } else if (strcmp(cmd, "STOP") == 0) {
         rp_net_loop_stop(s->loop);
+    } else if (strcmp(cmd, "ADDR") == 0) {
+        char peer[128], local[128], reply[300];
+        rp_net_conn_peer_addr(conn, peer, sizeof(peer));
+        rp_net_conn_local_addr(conn, local, sizeof(local));
+        int m = snprintf(reply, sizeof(reply), "%s %s unix=%d\n", peer, local, rp_net_conn_is_unix(conn));
+        write_or_die(conn, reply, (size_t)m);
+    } else if (strncmp(cmd, "KEEPALIVE ", 10) == 0) {
+        int on = 0, idle = 0, intvl = 0, cnt = 0;
+        socklen_t len = sizeof(int);
+        int fd = rp_net_conn_fd(conn);
+        if (rp_net_conn_set_keepalive(conn, atoi(cmd + 10)) != 0)
+            abort();
+        getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
+        getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len);
+        getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, &len);
+        getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, &len);
+        char reply[64];
+        int m = snprintf(reply, sizeof(reply), "%d %d %d %d\n", on, idle, intvl, cnt);
+        write_or_die(conn, reply, (size_t)m);
     } else if (strcmp(cmd, "PENDING") == 0) {
         char reply[32];
         int m = snprintf(reply, sizeof(reply), "%zu\n", rp_net_conn_pending(conn));
@@ -131,11 +178,28 @@ static void run_line(struct echo_conn *ec, const char *line, size_t len)
     }
 }
 
+static size_t handle_data(struct echo_conn *ec, rp_net_conn_t *conn, const char *data, size_t len);
+
 static size_t on_data(void *conn_ctx, rp_net_conn_t *conn, const char *data, size_t len)
 {
     struct echo_conn *ec = conn_ctx;
     struct echo_server *s = ec->srv;
     atomic_fetch_add(&s->data_calls, 1);
+
+    // net.h: data starts with the whole tail left by the previous call.
+    if (len < ec->tail_len)
+        atomic_fetch_add(&s->tail_violations, 1);
+    long in_len = (long)rp_net_conn_input_len(conn);
+    if (in_len > atomic_load(&s->max_input_len))
+        atomic_store(&s->max_input_len, in_len);
+    size_t used = handle_data(ec, conn, data, len);
+    ec->tail_len = len - used;
+    return used;
+}
+
+static size_t handle_data(struct echo_conn *ec, rp_net_conn_t *conn, const char *data, size_t len)
+{
+    struct echo_server *s = ec->srv;
 
     if (ec->is_open_fd) {
         atomic_fetch_add(&s->open_fd_bytes, (long)len);
@@ -266,6 +330,7 @@ static void *server_main(void *arg)
     atomic_store(&s->ready, 1);
     s->run_err = rp_net_loop_run(s->loop);
     rp_net_get_stats(s->loop, &s->final_stats);
+    s->leftover_ops = rp_net__backend_outstanding(s->loop);
     rp_net_loop_free(s->loop);
     s->loop = NULL;
     atomic_store(&s->done, 1);
@@ -436,4 +501,21 @@ long exchange(int fd, const char *out, size_t out_len, int shut_wr, char *in, si
                 return (long)got;
         }
     }
+}
+
+int request_line(int fd, const char *line, char *buf, size_t cap)
+{
+    if (send_all(fd, line, strlen(line)) != 0)
+        return -1;
+    size_t n = 0;
+    while (n + 1 < cap) {
+        if (recv_all(fd, buf + n, 1) != 0)
+            return -1;
+        if (buf[n] == '\n') {
+            buf[n] = '\0';
+            return 0;
+        }
+        n++;
+    }
+    return -1;
 }

@@ -30,6 +30,8 @@ enum echo_mode {
 //   RC <n>        queue the shared rcbuf n times
 //   STOP          rp_net_loop_stop
 //   PENDING       reply "<rp_net_conn_pending>\n" (before this reply is queued)
+//   ADDR          reply "<peer addr> <local addr> unix=<0|1>\n"
+//   KEEPALIVE <s> rp_net_conn_set_keepalive(conn, s), reply "<SO_KEEPALIVE> <idle> <intvl> <cnt>\n"
 
 #define ECHO_MAX_CONNS 4096
 
@@ -47,6 +49,7 @@ struct echo_server {
     const char *unix_path;        // listen on this unix socket
     unsigned unix_mode;
     struct rp_rcbuf *shared_rc;   // for RC
+    int reject_all;               // on_accept replies "-ERR full\n" and closes with flush
 
     // Filled in by the server thread.
     pthread_t thread;
@@ -61,6 +64,7 @@ struct echo_server {
     atomic_int done;
     int run_err;
     struct rp_net_stats final_stats;
+    unsigned leftover_ops;        // rp_net__backend_outstanding after run returned
 
     // Counters, written by the server thread, read after echo_stop.
     atomic_long accepts;
@@ -72,6 +76,8 @@ struct echo_server {
     atomic_long data_calls;
     atomic_long max_pending;
     atomic_int last_close_err;
+    atomic_long max_input_len;    // largest rp_net_conn_input_len seen in on_data
+    atomic_long tail_violations;  // on_data got less than the tail it left (a bug)
 
     // Connections opened with rp_net_conn_open_fd by callbacks in tests.
     int open_fds[8];
@@ -87,6 +93,7 @@ struct echo_conn {
     int closing;                  // CLOSE or KILL ran: later lines are ignored
     uint64_t resume_at_ms;
     int is_open_fd;
+    size_t tail_len;              // bytes the previous on_data left unconsumed
 };
 
 // Starts the server thread and waits until it listens. Returns 0, or the
@@ -108,6 +115,9 @@ int client_unix(const char *path);
 int send_all(int fd, const void *buf, size_t len);
 // Receives exactly len bytes. Returns 0, or -1 on EOF, error or timeout.
 int recv_all(int fd, void *buf, size_t len);
+// Sends line (with its "\n") and reads one reply line into buf, without the
+// "\n". Returns 0 or -1.
+int request_line(int fd, const char *line, char *buf, size_t cap);
 // Reads until EOF or timeout. Returns bytes read (up to cap) or -1 on error.
 long recv_until_eof(int fd, void *buf, size_t cap);
 // Sends out (then shuts down the sending side when shut_wr) while receiving
@@ -119,5 +129,7 @@ long exchange(int fd, const char *out, size_t out_len, int shut_wr, char *in, si
 // Installs counting allocation hooks (once, before any rp_ call).
 void alloc_count_install(void);
 long alloc_live(void);
+// Makes every allocation after the next n fail; -1 turns failures off.
+void alloc_fail_after(long n);
 
 #endif

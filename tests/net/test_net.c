@@ -19,6 +19,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,7 +75,9 @@ static void stop_and_check(struct echo_server *s, long allocs_before)
     running = NULL;
     assert_int_equal(echo_stop(s), 0);
     assert_int_equal(s->final_stats.connections, 0);
+    assert_int_equal(s->leftover_ops, 0);
     assert_int_equal(atomic_load(&s->double_close), 0);
+    assert_int_equal(atomic_load(&s->tail_violations), 0);
     assert_int_equal(atomic_load(&s->closes), atomic_load(&s->accepts) + s->open_fd_count);
     if (s->shared_rc != NULL) {
         assert_int_equal(rp_rcbuf_refs(s->shared_rc), 1);
@@ -101,6 +105,18 @@ static int teardown(void **state)
     return 0;
 }
 
+// The "ip:port" of fd's local end, formatted as net.h promises.
+static void local_name(int fd, int v6, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
+    if (v6)
+        snprintf(buf, cap, "[::1]:%u", ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+    else
+        snprintf(buf, cap, "127.0.0.1:%u", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+}
+
 // ---- Basic echo -----------------------------------------------------------------
 
 static void test_echo_round_trip(void **state)
@@ -124,6 +140,26 @@ static void test_echo_round_trip(void **state)
     assert_true(s.final_stats.accepted == 1);
     assert_true(s.final_stats.bytes_in == 5);
     assert_true(s.final_stats.bytes_out == 5);
+}
+
+static void test_tcp_addresses_as_redis_prints(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    char got[300], expect[300], mine[64];
+    assert_int_equal(request_line(fd, "ADDR\n", got, sizeof(got)), 0);
+    local_name(fd, 0, mine, sizeof(mine));
+    snprintf(expect, sizeof(expect), "%s 127.0.0.1:%d unix=0", mine, s.port);
+    assert_string_equal(got, expect);
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
 }
 
 static void test_many_clients_pipelined_lines(void **state)
@@ -556,6 +592,7 @@ static void test_unix_socket_with_mode(void **state)
 
     static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
     s.unix_path = path;
     s.unix_mode = 0700;
     start_or_skip(&s);
@@ -567,10 +604,12 @@ static void test_unix_socket_with_mode(void **state)
 
     int fd = client_unix(path);
     assert_true(fd >= 0);
-    assert_int_equal(send_all(fd, "unix", 4), 0);
-    char buf[4];
-    assert_int_equal(recv_all(fd, buf, 4), 0);
-    assert_memory_equal(buf, "unix", 4);
+    char got[300], expect[300];
+    assert_int_equal(request_line(fd, "unix\n", got, sizeof(got)), 0);
+    assert_string_equal(got, "unix");
+    assert_int_equal(request_line(fd, "ADDR\n", got, sizeof(got)), 0);
+    snprintf(expect, sizeof(expect), "%s:0 %s:0 unix=1", path, path);
+    assert_string_equal(got, expect);
     close(fd);
     wait_closes(&s, 1);
     stop_and_check(&s, before);
@@ -583,6 +622,7 @@ static void test_ipv6_loopback(void **state)
     long before = alloc_live();
     static struct echo_server s;  // static: teardown may stop it after a failed assert
     echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
     s.listen_v6 = 1;
     start_or_skip(&s);
 
@@ -592,10 +632,13 @@ static void test_ipv6_loopback(void **state)
         print_message("no IPv6 loopback here: skipped\n");
         skip();
     }
-    assert_int_equal(send_all(fd, "six", 3), 0);
-    char buf[3];
-    assert_int_equal(recv_all(fd, buf, 3), 0);
-    assert_memory_equal(buf, "six", 3);
+    char got[300], expect[300], mine[64];
+    assert_int_equal(request_line(fd, "six\n", got, sizeof(got)), 0);
+    assert_string_equal(got, "six");
+    assert_int_equal(request_line(fd, "ADDR\n", got, sizeof(got)), 0);
+    local_name(fd, 1, mine, sizeof(mine));
+    snprintf(expect, sizeof(expect), "%s [::1]:%d unix=0", mine, s.port6);
+    assert_string_equal(got, expect);
     close(fd);
     wait_closes(&s, 1);
     stop_and_check(&s, before);
@@ -784,9 +827,241 @@ static void test_plain_recv_mode_echoes(void **state)
     stop_and_check(&s, before);
 }
 
+// ---- Input share, backpressure, resume ------------------------------------------------
+
+static void test_held_input_bounded_by_high_water(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    s.recv_buf_size = 4096;
+    s.use_opts = 1;
+    s.opts.uring_buf_count = 8;
+    s.opts.turn_input_cap = 4096;
+    s.opts.input_high_water = 65536;
+    start_or_skip(&s);
+
+    // Input arrives faster than the 4 KiB per turn that on_data is given,
+    // so the loop holds the rest and must stop reading at the high water.
+    enum { LINES = 65536, LINE = 32 };
+    static char out[LINES * LINE + 1], in[LINES * LINE + 1];
+    for (int i = 0; i < LINES; i++)
+        snprintf(out + i * LINE, LINE + 1, "held %026d\n", i);
+    const size_t out_len = LINES * LINE;
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    long n = exchange(fd, out, out_len, 0, in, out_len);
+    assert_int_equal(n, (long)out_len);
+    assert_memory_equal(in, out, out_len);
+    close(fd);
+    wait_closes(&s, 1);
+
+    long held = atomic_load(&s.max_input_len);
+    print_message("largest input held: %ld bytes\n", held);
+    // Some input was held (the share was exceeded) ...
+    assert_true(held > 4096);
+    // ... but no more than the high water plus what was already received
+    // when reading stopped: one epoll read burst or the 8 provided buffers.
+    assert_true(held <= 65536 + 8 * 4096 + 4 * 4096 + 4096);
+    stop_and_check(&s, before);
+}
+
+static void test_resume_shows_tail_again(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    s.use_opts = 1;
+    s.opts.turn_input_cap = 4;
+    start_or_skip(&s);
+
+    // The line after PAUSE stays in the tail; no further bytes come, so
+    // only a redelivery on resume can run it. The 4-byte share must not cut
+    // the redelivered tail short (echo_server counts tail violations).
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, "PAUSE 50\nline-after-the-pause\n", 30), 0);
+    char buf[29];
+    assert_int_equal(recv_all(fd, buf, 28), 0);
+    assert_memory_equal(buf, "PAUSED\nline-after-the-pause\n", 28);
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+}
+
+// ---- Accept ---------------------------------------------------------------------------
+
+static void test_accept_can_turn_client_away(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
+    echo_init(&s, backend_of(state));
+    s.reject_all = 1;
+    start_or_skip(&s);
+
+    for (int i = 0; i < 3; i++) {
+        int fd = client_tcp(s.port);
+        assert_true(fd >= 0);
+        char buf[32];
+        long n = recv_until_eof(fd, buf, sizeof(buf));
+        assert_int_equal(n, 10);
+        assert_memory_equal(buf, "-ERR full\n", 10);
+        close(fd);
+    }
+    wait_closes(&s, 3);
+    stop_and_check(&s, before);
+}
+
+static void test_keepalive_as_redis_sets_it(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    char got[64];
+    assert_int_equal(request_line(fd, "KEEPALIVE 300\n", got, sizeof(got)), 0);
+    assert_string_equal(got, "1 300 100 3");
+    close(fd);
+    wait_closes(&s, 1);
+    stop_and_check(&s, before);
+}
+
+// ---- Lifetimes under churn ----------------------------------------------------------------
+
+static void test_random_disconnects_leave_nothing(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    // Clients leave in every way while the server has output queued or in
+    // flight: plain close, reset, half-close, or staying until the end.
+    enum { N = 300, KEPT_MAX = 64 };
+    int kept[KEPT_MAX], kept_count = 0;
+    unsigned seed = 12345;
+    for (int i = 0; i < N; i++) {
+        int fd = client_tcp(s.port);
+        assert_true(fd >= 0);
+        int r = rand_r(&seed) % 5;
+        const char *req = (rand_r(&seed) % 2) ? "BIG 300000\nhello\n" : "hello\nCLOSE\n";
+        assert_int_equal(send_all(fd, req, strlen(req)), 0);
+        if (r == 0) {
+            close(fd);
+        } else if (r == 1) {
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+            close(fd);
+        } else if (r == 2) {
+            shutdown(fd, SHUT_WR);
+            char buf[4096];
+            recv(fd, buf, sizeof(buf), 0);
+            close(fd);
+        } else if (r == 3 && kept_count < KEPT_MAX) {
+            kept[kept_count++] = fd;
+        } else {
+            char buf[6];
+            recv_all(fd, buf, strncmp(req, "BIG", 3) == 0 ? 1 : 6);
+            close(fd);
+        }
+    }
+    // The kept ones are still open when the loop stops.
+    stop_and_check(&s, before);
+    for (int i = 0; i < kept_count; i++)
+        close(kept[i]);
+    assert_int_equal(atomic_load(&s.accepts), N);
+}
+
+static void test_stop_with_slow_reader_returns_promptly(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;  // static: teardown may stop it after a failed assert
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    int slow = client_tcp(s.port);
+    assert_true(slow >= 0);
+    assert_int_equal(send_all(slow, "BIG 33554432\n", 13), 0);
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    usleep(50 * 1000);
+    uint64_t start = now_ms();
+    assert_int_equal(send_all(fd, "STOP\n", 5), 0);
+    for (int i = 0; i < 10000 && !atomic_load(&s.done); i++)
+        usleep(1000);
+    assert_true(atomic_load(&s.done));
+    assert_true(now_ms() - start < 4000);
+    stop_and_check(&s, before);
+    close(slow);
+    close(fd);
+}
+
+// ---- Allocation failures ------------------------------------------------------------------
+
+static void test_allocation_failures_leak_nothing(void **state)
+{
+    long before = alloc_live();
+    struct rp_net_config cfg;
+    rp_net_config_default(&cfg);
+    cfg.backend = backend_of(state);
+    struct rp_net_handlers h = null_handlers;
+    h.on_data = drop_data;
+    h.on_close = ignore_close;
+    static char big[100000];
+
+    // Fail the k-th allocation for every k until a whole sequence succeeds:
+    // every step returns -ENOMEM or succeeds, and nothing leaks either way.
+    int completed = 0;
+    for (long k = 0; k < 200 && !completed; k++) {
+        rp_net_loop_t *loop = NULL;
+        alloc_fail_after(k);
+        int err = rp_net_loop_create(&cfg, &h, NULL, &loop);
+        if (err == 0) {
+            int pair[2];
+            assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+            rp_net_conn_t *conn = NULL;
+            int ok = rp_net_listen_tcp(loop, "127.0.0.1", 0, 16) == 0;
+            err = rp_net_conn_open_fd(loop, pair[0], NULL, &conn);
+            if (err == 0) {
+                struct rp_rcbuf *rb = rp_rcbuf_create("frame", 5);
+                ok &= rb != NULL;
+                if (rb != NULL) {
+                    ok &= rp_net_conn_write_rc(conn, rb) == 0;
+                    rp_rcbuf_unref(rb);
+                }
+                ok &= rp_net_conn_write(conn, big, sizeof(big)) == 0;
+                ok &= rp_net_conn_write(conn, "tail", 4) == 0;
+            } else {
+                assert_int_equal(err, -ENOMEM);
+                close(pair[0]);
+                ok = 0;
+            }
+            rp_net_loop_free(loop);
+            close(pair[1]);
+            completed = ok;
+        } else {
+            assert_int_equal(err, -ENOMEM);
+            assert_null(loop);
+        }
+        alloc_fail_after(-1);
+        assert_int_equal(alloc_live(), before);
+    }
+    assert_true(completed);
+}
+
 #define TESTS(be)                                                            \
     {                                                                        \
         cmocka_unit_test_prestate_setup_teardown(test_echo_round_trip, NULL, teardown, &be),                \
+        cmocka_unit_test_prestate_setup_teardown(test_tcp_addresses_as_redis_prints, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_many_clients_pipelined_lines, NULL, teardown, &be),   \
         cmocka_unit_test_prestate_setup_teardown(test_byte_by_byte_input_keeps_tail, NULL, teardown, &be),  \
         cmocka_unit_test_prestate_setup_teardown(test_close_with_flush_sends_reply_first, NULL, teardown, &be), \
@@ -808,7 +1083,14 @@ static void test_plain_recv_mode_echoes(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_ticks_run_when_idle, NULL, teardown, &be),            \
         cmocka_unit_test_prestate_setup_teardown(test_stop_closes_open_connections, NULL, teardown, &be),   \
         cmocka_unit_test_prestate_setup_teardown(test_small_buffer_ring_survives_enobufs, NULL, teardown, &be), \
-        cmocka_unit_test_prestate_setup_teardown(test_plain_recv_mode_echoes, NULL, teardown, &be),         \
+        cmocka_unit_test_prestate_setup_teardown(test_plain_recv_mode_echoes, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_held_input_bounded_by_high_water, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_resume_shows_tail_again, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_accept_can_turn_client_away, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_keepalive_as_redis_sets_it, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_random_disconnects_leave_nothing, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_stop_with_slow_reader_returns_promptly, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_allocation_failures_leak_nothing, NULL, teardown, &be),         \
     }
 
 int main(void)
