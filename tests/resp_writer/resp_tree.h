@@ -32,8 +32,8 @@ int tree_encode(struct rp_buf *b, int proto, const struct rp_resp_node *nodes, s
  * Compares expected and actual node by node and returns the index of the
  * first node that differs, or TREE_EQUAL. CR and LF in an expected simple
  * string or error match a space in actual, because the writers replace them.
- * Doubles compare by bits, so -0 differs from 0; any two NaNs with the same
- * sign are equal. A double's text is not compared: the writer reprints it.
+ * Doubles compare by bits, so -0 differs from 0, except that any two NaNs
+ * are equal. A double's text is not compared: the writer reprints it.
  */
 size_t tree_compare(const struct rp_resp_node *expected, size_t expected_count,
                     const struct rp_resp_node *actual, size_t actual_count, int flags);
