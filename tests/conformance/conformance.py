@@ -51,6 +51,7 @@ MAX_SLEEP_MS = 3000
 MAX_UNTIL_FRAMES = 10000
 CLEANUP_TIMEOUT = 2.0       # seconds for a server to drop a closed client's subscriptions
 MAX_DIFFS_SHOWN = 3
+DIFF_CONTEXT = 120          # bytes shown on each side of the first difference of long frames
 DRAIN_TIMEOUT = 5.0         # seconds to read a dropped client's remaining output in `? closed-after-output`
 
 # Probe states: closed (EOF without further bytes), open and silent (no bytes
@@ -71,7 +72,7 @@ _REPEAT = re.compile(r"^\{(.+)\*(\d+)\}$", re.S)
 
 
 def _unescape_repeat_unit(text):
-    """Decode the unit of a {UNIT*N} token: plain characters and \\xHH escapes."""
+    """Decode the unit of a {UNIT*N} token: plain characters, \\xHH, \\r, \\n, \\t and \\\\."""
     out = bytearray()
     i = 0
     while i < len(text):
@@ -79,6 +80,9 @@ def _unescape_repeat_unit(text):
                 and text[i + 2] in _HEX and text[i + 3] in _HEX:
             out.append(int(text[i + 2:i + 4], 16))
             i += 4
+        elif text[i] == "\\" and i + 1 < len(text) and text[i + 1] in "rnt\\":
+            out += {"r": b"\r", "n": b"\n", "t": b"\t", "\\": b"\\"}[text[i + 1]]
+            i += 2
         else:
             out += text[i].encode()
             i += 1
@@ -424,6 +428,46 @@ def info_ignore(frame, args):
     _set_info_lines(frame, kept)
 
 
+def info_only(frame, args):
+    """Keep only the INFO fields whose names match one of the globs in args, and the section headers."""
+    globs = [a.decode() for a in args]
+    kept = []
+    for line in _info_lines(frame):
+        name = line.split(b":", 1)[0].decode("latin-1")
+        if b":" in line and not line.startswith(b"#") and not any(fnmatch.fnmatchcase(name, g) for g in globs):
+            continue
+        kept.append(line)
+    _set_info_lines(frame, kept)
+
+
+def info_ignore_section(frame, args):
+    """Drop whole INFO sections (header, fields and the blank line after them) by name, case-insensitively."""
+    names = {a.lower() for a in args}
+    kept = []
+    skipping = False
+    for line in _info_lines(frame):
+        if line.startswith(b"# "):
+            skipping = line[2:].strip().lower() in names
+        if not skipping:
+            kept.append(line)
+        elif line == b"":
+            skipping = False
+    _set_info_lines(frame, kept)
+
+
+def help_text(frame, _args):
+    """Keep a HELP reply's first line and whether every line is a simple string.
+
+    The lines after the first are each server's own prose about the
+    subcommands it has, so they are not compared.
+    """
+    if frame.children is None or not frame.children:
+        return
+    all_simple = all(c.type == ord("+") for c in frame.children)
+    frame.children = [frame.children[0], Frame(ord("+"), b"<every line a simple string>" if all_simple
+                                               else b"<some lines are not simple strings>")]
+
+
 def info_names(frame, _args):
     """Keep INFO section headers and field names, dropping every value."""
     lines = []
@@ -444,6 +488,9 @@ DIFFER_KINDS = {
     "mask-regex": (mask_regex, 1),
     "info-ignore": (info_ignore, 1),
     "info-names": (info_names, 0),
+    "info-ignore-section": (info_ignore_section, 1),
+    "info-only": (info_only, 1),
+    "help-text": (help_text, 0),
     "count-only": (count_only, 0),
     # Compared in compare(): the candidate may send exactly these bytes instead.
     "accept-alternative": (lambda frame, args: None, 1),
@@ -965,11 +1012,26 @@ def compare(sc, ref_obs, cand_obs, names):
             label = " frame %d" % (k + 1) if n > 1 else ""
             lines.append("    %-8s%s: %s" % (names[0], label, escape(a) if a is not None else "(none)"))
             lines.append("    %-8s%s: %s" % (names[1], label, escape(b) if b is not None else "(none)"))
+            if a is not None and b is not None and max(len(a), len(b)) > DIFF_CONTEXT * 2:
+                lines.extend(_diff_window(a, b, names))
         if rt != ct:
             lines.append("    %-8s then: %s" % (names[0], escape(rt) if rt else "(nothing)"))
             lines.append("    %-8s then: %s" % (names[1], escape(ct) if ct else "(nothing)"))
         reports.append("\n".join(lines))
     return reports
+
+
+def _diff_window(a, b, names):
+    """Show both byte strings around their first difference, for frames too long to read whole."""
+    at = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    header_end = a.find(b"\r\n") + 2
+    if at < header_end and header_end == b.find(b"\r\n") + 2:
+        # Only the length in the first line differs there: show where the payloads part.
+        at = next((i for i in range(header_end, min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    lo = max(0, at - DIFF_CONTEXT)
+    return ["    first difference at byte %d:" % at,
+            "    %-8s: ...%s..." % (names[0], escape(a[lo:at + DIFF_CONTEXT])),
+            "    %-8s: ...%s..." % (names[1], escape(b[lo:at + DIFF_CONTEXT]))]
 
 
 def _reference_problem(o):
