@@ -33,6 +33,9 @@ typedef struct rp_ps_sub rp_ps_sub_t;
  * frame is borrowed for the duration of the call; take rp_rcbuf_ref() to keep
  * it. The callback must not subscribe, unsubscribe or free any subscriber: to
  * drop a slow subscriber, mark it and free it after rp_ps_publish returns.
+ * Debug builds assert on a violation. Release builds reject the change
+ * (RP_ERR_INVAL, NULL or no effect), except rp_ps_sub_free, which takes
+ * effect once the delivery loop ends, the subscriber getting no more frames.
  */
 typedef void (*rp_ps_deliver_fn)(void *ctx, struct rp_rcbuf *frame);
 
