@@ -18,6 +18,10 @@
 // the count of those skipped.
 #define PROTO_ERROR_LOG_INTERVAL_MS 1000
 
+// Output bytes the output buffer limits leave out: the size of redis's
+// fixed per-client reply buffer (PROTO_REPLY_CHUNK_BYTES, 16 KiB).
+#define OUTPUT_LIMIT_ALLOWANCE 16384
+
 // Reply buffers grown past this are released after a flush, so that 10,000
 // idle clients do not each keep the memory of their largest reply.
 #define REPLY_BUF_KEEP 16384
@@ -343,10 +347,12 @@ int client_check_output_limits(struct client *c)
         return 0;
     }
 
-    // NOTE: redis 7.0 leaves its fixed 16 KiB reply buffer out of this
-    // count, so limits below 16 KiB act later there than here, where every
-    // queued byte counts.
-    size_t used = client_output_bytes(c);
+    // redis 7.0 keeps the first 16 KiB of a client's output in its fixed
+    // reply buffer, which getClientOutputBufferMemoryUsage leaves out, so a
+    // limit such as "normal 1 2 3" never closes a client for a "+OK". The
+    // same allowance applies here.
+    size_t queued = client_output_bytes(c);
+    size_t used = queued > OUTPUT_LIMIT_ALLOWANCE ? queued - OUTPUT_LIMIT_ALLOWANCE : 0;
     uint64_t now = rp_net_loop_now_ms(c->srv->loop);
     int over_hard = hard != 0 && used >= hard;
     int over_soft = soft != 0 && used >= soft;
@@ -371,12 +377,12 @@ int client_check_output_limits(struct client *c)
         rp_log(RP_LOG_WARNING,
                "Closing client %s: %zu bytes of output queued, over the %s hard limit of %" PRIu64
                " (client-output-buffer-limit)",
-               who, used, pubsub ? "pubsub" : "normal", hard);
+               who, queued, pubsub ? "pubsub" : "normal", hard);
     else
         rp_log(RP_LOG_WARNING,
                "Closing client %s: %zu bytes of output queued, over the %s soft limit of %" PRIu64
                " for more than %d seconds (client-output-buffer-limit)",
-               who, used, pubsub ? "pubsub" : "normal", soft, seconds);
+               who, queued, pubsub ? "pubsub" : "normal", soft, seconds);
     c->srv->stats.output_limit_disconnections++;
     client_close_now(c);
     return 1;

@@ -541,6 +541,148 @@ int config_format(const struct config *cfg, size_t index, struct rp_buf *out)
     return RP_ERR_INVAL;
 }
 
+// Appends a memory size as redis CONFIG REWRITE writes it: in gb, mb or kb
+// when the size is a whole number of them, else in bytes.
+static int append_memory(struct rp_buf *out, uint64_t bytes)
+{
+    static const struct {
+        uint64_t unit;
+        const char *suffix;
+    } units[] = {{1024ULL * 1024 * 1024, "gb"}, {1024 * 1024, "mb"}, {1024, "kb"}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (bytes != 0 && bytes % units[i].unit == 0)
+            return append_fmt(out, "%llu%s", (unsigned long long)(bytes / units[i].unit), units[i].suffix);
+    }
+    return append_fmt(out, "%llu", (unsigned long long)bytes);
+}
+
+// Appends s in double quotes, escaping what the config file reader
+// unescapes, so that any string reads back unchanged.
+static int append_quoted(struct rp_buf *out, const char *s)
+{
+    int err = rp_buf_append(out, "\"", 1);
+    for (; err == 0 && *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        switch (ch) {
+        case '\\': err = append_str(out, "\\\\"); break;
+        case '"': err = append_str(out, "\\\""); break;
+        case '\n': err = append_str(out, "\\n"); break;
+        case '\r': err = append_str(out, "\\r"); break;
+        case '\t': err = append_str(out, "\\t"); break;
+        default:
+            if (isprint(ch))
+                err = rp_buf_append(out, s, 1);
+            else
+                err = append_fmt(out, "\\x%02x", ch);
+            break;
+        }
+    }
+    return err != 0 ? err : rp_buf_append(out, "\"", 1);
+}
+
+// Appends one "client-output-buffer-limit <class> ..." line, unless the
+// class has its default limits.
+static int append_obuf_line(struct rp_buf *out, const char *class_name, uint64_t hard, uint64_t soft, int seconds,
+                            uint64_t default_hard, uint64_t default_soft, int default_seconds)
+{
+    if (hard == default_hard && soft == default_soft && seconds == default_seconds)
+        return 0;
+    int err = append_fmt(out, "client-output-buffer-limit %s ", class_name);
+    if (err == 0)
+        err = append_memory(out, hard);
+    if (err == 0)
+        err = rp_buf_append(out, " ", 1);
+    if (err == 0)
+        err = append_memory(out, soft);
+    if (err == 0)
+        err = append_fmt(out, " %d\n", seconds);
+    return err;
+}
+
+int config_format_lines(const struct config *cfg, size_t index, struct rp_buf *out)
+{
+    if (index >= CONFIG_COUNT)
+        return RP_ERR_INVAL;
+    const struct config_entry *e = &config_table[index];
+    const void *field = field_cptr(cfg, e);
+    int err = 0;
+
+    switch (e->type) {
+    case CFG_OBUF_LIMIT: {
+        struct config defaults;
+        if (config_init(&defaults) != 0)
+            return RP_ERR_NOMEM;
+        err = append_obuf_line(out, "normal", cfg->normal_hard_limit, cfg->normal_soft_limit, cfg->normal_soft_seconds,
+                               defaults.normal_hard_limit, defaults.normal_soft_limit, defaults.normal_soft_seconds);
+        if (err == 0)
+            err = append_obuf_line(out, "slave", cfg->replica_hard_limit, cfg->replica_soft_limit,
+                                   cfg->replica_soft_seconds, defaults.replica_hard_limit, defaults.replica_soft_limit,
+                                   defaults.replica_soft_seconds);
+        if (err == 0)
+            err = append_obuf_line(out, "pubsub", cfg->pubsub_hard_limit, cfg->pubsub_soft_limit, cfg->pubsub_soft_seconds,
+                                   defaults.pubsub_hard_limit, defaults.pubsub_soft_limit, defaults.pubsub_soft_seconds);
+        config_free(&defaults);
+        return err;
+    }
+
+    case CFG_SAVE: {
+        // One "save <seconds> <changes>" line per pair, or save "" for none.
+        const char *save = cfg->save != NULL ? cfg->save : "";
+        if (save[0] == '\0')
+            return append_str(out, "save \"\"\n");
+        const char *p = save;
+        for (int word = 0; err == 0 && *p != '\0'; word++) {
+            const char *space = strchr(p, ' ');
+            size_t len = space != NULL ? (size_t)(space - p) : strlen(p);
+            if (word % 2 == 0)
+                err = append_str(out, "save ");
+            if (err == 0)
+                err = rp_buf_append(out, p, len);
+            if (err == 0)
+                err = rp_buf_append(out, word % 2 == 0 ? " " : "\n", 1);
+            p += len;
+            if (*p == ' ')
+                p++;
+        }
+        return err;
+    }
+
+    case CFG_STRING: {
+        const char *s = *(char *const *)field;
+        err = append_fmt(out, "%s ", e->name);
+        if (err == 0)
+            err = append_quoted(out, s != NULL ? s : "");
+        return err != 0 ? err : rp_buf_append(out, "\n", 1);
+    }
+
+    case CFG_MEMORY:
+        err = append_fmt(out, "%s ", e->name);
+        if (err == 0)
+            err = append_memory(out, *(const uint64_t *)field);
+        return err != 0 ? err : rp_buf_append(out, "\n", 1);
+
+    default:
+        err = append_fmt(out, "%s ", e->name);
+        if (err == 0)
+            err = config_format(cfg, index, out);
+        return err != 0 ? err : rp_buf_append(out, "\n", 1);
+    }
+}
+
+int config_is_default(const struct config *cfg, size_t index)
+{
+    struct config defaults;
+    if (config_init(&defaults) != 0)
+        return 0;
+    struct rp_buf a = RP_BUF_INIT, b = RP_BUF_INIT;
+    int same = config_format(cfg, index, &a) == 0 && config_format(&defaults, index, &b) == 0 && a.len == b.len &&
+               (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+    rp_buf_free(&a);
+    rp_buf_free(&b);
+    config_free(&defaults);
+    return same;
+}
+
 // The char * fields of struct config besides bind[], for copying and freeing.
 static const size_t string_fields[] = {
     FIELD(unixsocket), FIELD(requirepass), FIELD(logfile), FIELD(pidfile),

@@ -87,6 +87,16 @@ int config_set(struct config *cfg, size_t index, const char *value, size_t len, 
 // Appends the setting's value as CONFIG GET prints it to out. Returns 0 or RP_ERR_NOMEM.
 int config_format(const struct config *cfg, size_t index, struct rp_buf *out);
 
+// Appends the setting as config file lines (each ending in "\n") to out, as
+// CONFIG REWRITE writes it. Strings are quoted and memory sizes use kb, mb
+// or gb where exact. save gets one line per pair, and
+// client-output-buffer-limit one line per class whose limits differ from
+// the defaults (none when all are). Returns 0 or RP_ERR_NOMEM.
+int config_format_lines(const struct config *cfg, size_t index, struct rp_buf *out);
+
+// Returns 1 when the setting has its default value, as CONFIG GET prints it.
+int config_is_default(const struct config *cfg, size_t index);
+
 // Makes dst a deep copy of src (for all-or-nothing CONFIG SET). Returns 0, or
 // -1 when out of memory (dst is then empty and needs no config_free).
 int config_copy(struct config *dst, const struct config *src);

@@ -701,11 +701,23 @@ def test_config_set_values_match_redis():
             assert g == w, "reply %d differs:\n  ringpub %r\n  redis   %r" % (i, g, w)
 
 
-def test_config_help_lists_subcommands():
-    with Conn(shared_ringpub().port) as c:
-        reply = c.call("CONFIG", "HELP")
-    assert reply.startswith(b"*9\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET <pattern>\r\n")
-    assert reply.endswith(b"+HELP\r\n+    Prints this help.\r\n")
+def test_config_help_and_names_match_redis():
+    steps = [one("CONFIG", "HELP"), one("CONFIG", "GET", "MAXCLIENTS"), one("CONFIG", "GET", "TimeOut", "timeout"),
+             one("CONFIG", "GET", "HZ", "hz*"), one("CONFIG", "REWRITE"), one("CONFIG", "REWRITE", "x")]
+    got = assert_same_as_redis(steps)
+    assert got[1] == b"*2\r\n$10\r\nMAXCLIENTS\r\n$5\r\n10000\r\n"
+    assert got[4] == b"-ERR The server is running without a config file\r\n"
+
+
+def test_small_normal_limits_spare_small_replies():
+    # redis leaves a client's first 16 KiB of output out of the limits.
+    with rpserver.Server("ringpub") as srv:
+        with Conn(srv.port) as c:
+            assert c.call("CONFIG", "SET", "client-output-buffer-limit", "normal 1 2 3 pubsub 4 5 6") == b"+OK\r\n"
+            assert c.call("PING") == b"+PONG\r\n"
+            assert c.call("ECHO", "x" * 8000) == enc("x" * 8000)[4:]
+            c.send(enc("ECHO", "y" * 100000))
+            assert c.closed()
 
 
 def test_requirepass_matches_redis():
@@ -858,6 +870,40 @@ def test_config_file_lines_and_flags():
         res = run_server([os.path.join(tmp, "missing.conf")])
         assert res.returncode == 1
         assert "cannot open config file" in res.stderr, res.stderr
+
+
+def test_config_rewrite_keeps_comments_and_adds_changes():
+    with tempfile.TemporaryDirectory(prefix="rp-rewrite-") as tmp:
+        conf = os.path.join(tmp, "ringpub.conf")
+        with open(conf, "w") as f:
+            f.write("# keep this comment\ntimeout 5\nsave 900 1\nsave 300 10\nhz 10\n\n# tail comment\n")
+        srv = rpserver.Server("ringpub")
+        # dir is written to the file, so it must outlive this server's workdir.
+        srv.cmd = [srv.cmd[0], conf] + srv.cmd[1:] + ["--dir", tmp]
+        with srv:
+            with Conn(srv.port) as c:
+                for name, value in (("timeout", "0"), ("save", ""), ("maxclients", "500"), ("requirepass", "a \"b\""),
+                                    ("client-output-buffer-limit", "pubsub 1mb 2mb 3"), ("proto-max-bulk-len", "100mb")):
+                    assert c.call("CONFIG", "SET", name, value) == b"+OK\r\n"
+                assert c.call("CONFIG", "REWRITE") == b"+OK\r\n"
+                before = c.call("CONFIG", "GET", "*")
+        with open(conf) as f:
+            text = f.read()
+        assert text.startswith("# keep this comment\ntimeout 0\nsave \"\"\nhz 10\n\n# tail comment\n"), text
+        assert "maxclients 500\n" in text, text
+        assert "requirepass \"a \\\"b\\\"\"\n" in text, text
+        assert "client-output-buffer-limit pubsub 1mb 2mb 3\n" in text, text
+        assert "proto-max-bulk-len 100mb\n" in text, text
+        assert "dir " in text, text
+
+        # The rewritten file starts a server with the same settings.
+        again = rpserver.Server("ringpub", port=srv.port)
+        again.cmd = [again.cmd[0], conf] + again.cmd[1:]
+        with again:
+            with Conn(again.port) as c:
+                assert c.call("AUTH", "a \"b\"") == b"+OK\r\n"
+                after = c.call("CONFIG", "GET", "*")
+        assert after == before, (after, before)
 
 
 def test_example_config_sets_every_default():
