@@ -275,8 +275,8 @@ void rp_net__conn_deliver_held(rp_net_conn_t *conn)
     if (conn->in.len == 0)
         return;
 
-    // on_data always sees the whole tail it left last time, plus at most one
-    // share of the held bytes; after a resume it may see the tail alone.
+    // on_data is always given the whole tail it left last time, plus at most
+    // one share of the held bytes. After a resume it may get the tail alone.
     size_t share = turn_share_left(conn);
     size_t fresh = conn->in.len - conn->in_seen;
     size_t give = conn->in_seen + (fresh < share ? fresh : share);

@@ -3,7 +3,7 @@
 // where io_uring cannot be set up (seccomp profiles such as Docker's default,
 // old kernels) or on request (RP_NET_EPOLL). Receives go through one
 // loop-wide buffer, so on_data parses in place and only an unconsumed tail is
-// copied; sends are one sendmsg of the connection's iovec queue per turn.
+// copied. Each connection gets one sendmsg of its iovec queue per turn.
 
 #define _GNU_SOURCE  // accept4
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Internals shared by the files of net/: the loop and connection structs, the
-// function table each backend (io_uring, epoll) fills in, the intrusive lists
-// that track which connections need work in the current loop turn, and the
-// helpers that loop.c and conn.c offer to the backends. Nothing here is
-// exported from libringpub; tests reach it through the static archive.
+// Internals shared by the files of net/. It defines the loop and connection
+// structs and the function table that each backend (io_uring, epoll) fills
+// in. Intrusive lists track which connections need work in the current loop
+// turn, and loop.c and conn.c offer helpers to the backends. Nothing here is
+// exported from libringpub, so tests reach it through the static archive.
 
 #ifndef RINGPUB_NET_INTERNAL_H
 #define RINGPUB_NET_INTERNAL_H
@@ -127,9 +127,9 @@ struct rp_net_conn {
     int close_err;                 // passed to on_close
     uint64_t flush_deadline_ms;
 
-    // Input: in holds bytes received but not consumed. The first in_seen of
-    // them were shown to on_data already (the tail); the rest arrived while
-    // the connection was paused or over its per-turn share.
+    // Input: in contains bytes received but not consumed. The first in_seen
+    // of them were shown to on_data already (the tail). The rest arrived
+    // while the connection was paused or over its per-turn share.
     struct rp_buf in;
     size_t in_seen;
     uint64_t turn;                 // loop turn that turn_bytes counts

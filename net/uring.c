@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The io_uring backend. Multishot accept per listener; multishot receive from
-// a provided-buffer ring (plain recv into a per-connection buffer where the
-// kernel lacks multishot receive); one sendmsg per connection in flight over
-// the connection's iovec queue. user_data carries the operation, the
+// The io_uring backend. Each listener has a multishot accept. Connections
+// receive with multishot recv from a provided-buffer ring, or with plain recv
+// into a per-connection buffer where the kernel lacks multishot receive. Each
+// connection has at most one sendmsg in flight over its iovec queue.
+// user_data carries the operation, the
 // connection's slot and the slot's generation, so a completion for a slot
 // that was reused is recognised and dropped. A connection is freed only after
 // the last completion that refers to it.

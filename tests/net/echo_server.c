@@ -153,7 +153,11 @@ static void run_line(struct echo_conn *ec, const char *line, size_t len)
         char peer[128], local[128], reply[300];
         rp_net_conn_peer_addr(conn, peer, sizeof(peer));
         rp_net_conn_local_addr(conn, local, sizeof(local));
-        int m = snprintf(reply, sizeof(reply), "%s %s unix=%d\n", peer, local, rp_net_conn_is_unix(conn));
+        int nodelay = 0;
+        socklen_t len = sizeof(nodelay);
+        getsockopt(rp_net_conn_fd(conn), IPPROTO_TCP, TCP_NODELAY, &nodelay, &len);
+        int m = snprintf(reply, sizeof(reply), "%s %s unix=%d nodelay=%d\n", peer, local, rp_net_conn_is_unix(conn),
+                         nodelay != 0);
         write_or_die(conn, reply, (size_t)m);
     } else if (strncmp(cmd, "KEEPALIVE ", 10) == 0) {
         int on = 0, idle = 0, intvl = 0, cnt = 0;

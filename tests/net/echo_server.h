@@ -30,7 +30,7 @@ enum echo_mode {
 //   RC <n>        queue the shared rcbuf n times
 //   STOP          rp_net_loop_stop
 //   PENDING       reply "<rp_net_conn_pending>\n" (before this reply is queued)
-//   ADDR          reply "<peer addr> <local addr> unix=<0|1>\n"
+//   ADDR          reply "<peer addr> <local addr> unix=<0|1> nodelay=<0|1>\n"
 //   KEEPALIVE <s> rp_net_conn_set_keepalive(conn, s), reply "<SO_KEEPALIVE> <idle> <intvl> <cnt>\n"
 
 #define ECHO_MAX_CONNS 4096

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Checks which backend RP_NET_AUTO picks. Run plainly it must pick io_uring
-// (or skip where the kernel lacks it); run under seccomp_launcher, which
+// Checks which backend RP_NET_AUTO picks. Run plainly, it must pick io_uring
+// (or skip where the kernel lacks it). Run under seccomp_launcher, which
 // makes io_uring_setup fail with EPERM, it must pick epoll and still serve
 // clients.
 //
