@@ -27,7 +27,7 @@
 
 #include "resp_tree.h"
 
-#define TREES_PER_SEED 3000
+#define TREES_PER_SEED 10000
 #define MAX_NODES 256
 #define MAX_DEPTH 6
 #define ARENA_SIZE (1024 * 1024)
@@ -205,12 +205,16 @@ static size_t random_tree(struct rp_resp_node *nodes, int with_attributes)
         memset(n, 0, sizeof(*n));
         n->next = (uint32_t)(count + 1);
 
-        // Room left for every child still promised, plus this node's own.
+        // Keep room for every value still promised plus the children of a
+        // new aggregate, at most 2 * 5 (a map of 5 pairs).
         uint64_t promised = values_left;
         for (size_t i = 0; i < depth; i++)
             promised += stack[i].remaining;
-        int room = count + promised + 8 < MAX_NODES;
-        int aggregate = depth < MAX_DEPTH && room && rng_below(3) == 0;
+        int room = count + promised + 12 < MAX_NODES;
+
+        // The top value is an aggregate 3 times in 4, so most trees nest.
+        uint64_t aggregate_percent = depth == 0 ? 75 : 33;
+        int aggregate = depth < MAX_DEPTH && room && rng_below(100) < aggregate_percent;
 
         // An attribute annotates the value after it and is not one of its
         // parent's elements, so it leaves the parent's count alone.
@@ -233,7 +237,7 @@ static size_t random_tree(struct rp_resp_node *nodes, int with_attributes)
         };
         n->type = attribute ? RP_RESP_ATTRIBUTE
                             : aggregates[rng_below(sizeof(aggregates) / sizeof(aggregates[0]))];
-        n->v.count = rng_below(4);
+        n->v.count = rng_below(6);
         uint64_t children = n->type == RP_RESP_MAP || n->type == RP_RESP_ATTRIBUTE
                                 ? 2 * n->v.count : n->v.count;
         stack[depth++] = (struct frame){(uint32_t)count, children};
@@ -335,6 +339,7 @@ static void run_seed(uint64_t seed)
     rp_resp_reply_parser_t *parser = rp_resp_reply_parser_create(NULL);
     assert_non_null(parser);
 
+    uint64_t total_nodes = 0;
     rng_state = seed;
     for (int iteration = 0; iteration < TREES_PER_SEED; iteration++) {
         struct rp_resp_reply parsed;
@@ -343,6 +348,7 @@ static void run_seed(uint64_t seed)
         // RESP3: the parsed tree equals the generated one, except that
         // every null arrives as "_".
         size_t count = random_tree(tree, 1);
+        total_nodes += count;
         rp_buf_clear(&encoded);
         assert_int_equal(tree_encode(&encoded, 3, tree, count), 0);
         parse_encoded(parser, &encoded, iteration, &parsed);
@@ -352,6 +358,7 @@ static void run_seed(uint64_t seed)
 
         // RESP2: the parsed tree equals the downgraded one, null kinds too.
         count = random_tree(tree, 0);
+        total_nodes += count;
         size_t downgraded_count = downgrade_tree(tree, count, downgraded);
         rp_buf_clear(&encoded);
         assert_int_equal(tree_encode(&encoded, 2, tree, count), 0);
@@ -362,6 +369,8 @@ static void run_seed(uint64_t seed)
             fail_tree(seed, iteration, 2, downgraded, downgraded_count, &parsed, diff);
     }
 
+    printf("seed %" PRIu64 ": %d trees, %" PRIu64 " nodes\n", seed, 2 * TREES_PER_SEED,
+           total_nodes);
     rp_resp_reply_parser_free(parser);
     rp_buf_free(&encoded);
 }
