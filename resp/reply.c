@@ -208,8 +208,9 @@ static int parse_double(rp_resp_reply_parser_t *p, const char *s, size_t n, doub
         *out = negative ? -INFINITY : INFINITY;
         return 1;
     }
+    // redis 7.0 prints a NaN with its sign bit set as "-nan" (Lua 0/0).
     if (n - i == 3 && strncasecmp(s + i, "nan", 3) == 0) {
-        *out = NAN;
+        *out = negative ? -NAN : NAN;
         return 1;
     }
 

@@ -260,6 +260,7 @@ static void test_resp3_double(void **state)
     CHECK(",inf\r\n", ",<inf>=inf");
     CHECK(",-inf\r\n", ",<-inf>=-inf");
     CHECK(",nan\r\n", ",<nan>=nan");
+    CHECK(",-nan\r\n", ",<-nan>=-nan");
     CHECK(",0.30000000000000004\r\n", ",<0.30000000000000004>=0.30000000000000004");
     CHECK(",\r\n", E(BAD_DOUBLE));
     CHECK(",abc\r\n", E(BAD_DOUBLE));

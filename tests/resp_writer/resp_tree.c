@@ -83,10 +83,9 @@ static int line_text_equal(struct rp_resp_str expected, struct rp_resp_str actua
 
 static int doubles_equal(double a, double b)
 {
-    // NOTE: the reply parser reads ",-nan" (which redis 7.0 sends for a
-    // negative NaN) as a positive NaN, so the sign of a NaN is not compared.
+    // Any NaN payload bits may differ, but the sign must survive (",-nan").
     if (isnan(a) || isnan(b))
-        return isnan(a) && isnan(b);
+        return isnan(a) && isnan(b) && !signbit(a) == !signbit(b);
     return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
