@@ -194,10 +194,30 @@ static size_t turn_share_left(rp_net_conn_t *conn)
     return conn->turn_bytes >= loop->turn_input_cap ? 0 : loop->turn_input_cap - conn->turn_bytes;
 }
 
+// Drops the input of a closing connection, unless on_data may still be
+// reading it.
+static void drop_input(rp_net_conn_t *conn)
+{
+    if (conn->flags & RP_NET_CONN_IN_ON_DATA)
+        return;
+    rp_buf_free(&conn->in);
+    conn->in_seen = 0;
+}
+
+// Calls on_data. Returns the bytes it consumed, or 0 when it closed the
+// connection (whose input is then dropped).
 static size_t call_on_data(rp_net_conn_t *conn, const char *data, size_t len)
 {
     conn->turn_bytes += len;
+    conn->flags &= ~RP_NET_CONN_REDELIVER;
+    conn->flags |= RP_NET_CONN_IN_ON_DATA;
     size_t used = conn->loop->h.on_data(conn->ctx, conn, data, len);
+    conn->flags &= ~RP_NET_CONN_IN_ON_DATA;
+
+    if (conn->flags & RP_NET_CONN_CLOSING) {
+        drop_input(conn);
+        return 0;
+    }
     assert(used <= len);
     return used > len ? len : used;
 }
@@ -356,9 +376,9 @@ void rp_net_conn_close(rp_net_conn_t *conn, int flush)
         rp_net__conn_want_send(conn);
     }
 
-    // Input is ignored from now on: drop what was held.
-    rp_buf_free(&conn->in);
-    conn->in_seen = 0;
+    // Input is ignored from now on: drop what was held. Inside on_data,
+    // call_on_data drops it once the callback returns.
+    drop_input(conn);
     rp_net_dlist_remove(&conn->input_link);
     conn->flags &= ~RP_NET_CONN_BACKLOG;
 

@@ -115,6 +115,7 @@ enum {
     RP_NET_CONN_RECV_CANCEL = 1u << 10, // io_uring: the receive is being cancelled (pause)
     RP_NET_CONN_CANCEL_SENT = 1u << 11, // io_uring: teardown cancelled every operation
     RP_NET_CONN_REDELIVER = 1u << 12,   // resumed with a tail: show it to on_data again
+    RP_NET_CONN_IN_ON_DATA = 1u << 13,  // on_data is running, possibly on conn->in
 };
 
 struct rp_net_conn {

@@ -78,6 +78,7 @@ struct echo_server {
     atomic_int last_close_err;
     atomic_long max_input_len;    // largest rp_net_conn_input_len seen in on_data
     atomic_long tail_violations;  // on_data got less than the tail it left (a bug)
+    atomic_long data_checksum;    // sum of every byte on_data was given
 
     // Connections opened with rp_net_conn_open_fd by callbacks in tests.
     int open_fds[8];

@@ -246,6 +246,37 @@ static void test_close_with_flush_sends_reply_first(void **state)
     stop_and_check(&s, before);
 }
 
+static void test_close_inside_on_data_keeps_data_valid(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_LINES;
+    start_or_skip(&s);
+
+    // "par" stays as the tail, so the next on_data runs on the loop's copy
+    // of the input. CLOSE and KILL inside that call must not free it.
+    for (int i = 0; i < 2; i++) {
+        int fd = client_tcp(s.port);
+        assert_true(fd >= 0);
+        assert_int_equal(send_all(fd, "par", 3), 0);
+        usleep(50 * 1000);
+        const char *rest = i == 0 ? "tial\nCLOSE\nafter the close\n" : "tial\nKILL\nafter the close\n";
+        assert_int_equal(send_all(fd, rest, strlen(rest)), 0);
+        char buf[64];
+        long n = recv_until_eof(fd, buf, sizeof(buf));
+        if (i == 0) {
+            assert_int_equal(n, 12);
+            assert_memory_equal(buf, "partial\nBYE\n", 12);
+        } else {
+            assert_int_equal(n, 0);
+        }
+        close(fd);
+    }
+    wait_closes(&s, 2);
+    stop_and_check(&s, before);
+}
+
 static void test_close_without_flush_drops_reply(void **state)
 {
     long before = alloc_live();
@@ -1079,6 +1110,7 @@ static void test_allocation_failures_leak_nothing(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_many_clients_pipelined_lines, NULL, teardown, &be),   \
         cmocka_unit_test_prestate_setup_teardown(test_byte_by_byte_input_keeps_tail, NULL, teardown, &be),  \
         cmocka_unit_test_prestate_setup_teardown(test_close_with_flush_sends_reply_first, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_close_inside_on_data_keeps_data_valid, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_close_without_flush_drops_reply, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_close_flush_gives_up_on_peer_not_reading, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_peer_half_close_still_gets_replies, NULL, teardown, &be), \
