@@ -11,14 +11,14 @@ INFO fields). `--self-test` runs redis against redis, which must pass too.
 
 Scenario format (see scenarios/README.md for the full reference):
 
-    === name                      starts a scenario (a file holds several)
+    === name                      starts a scenario (a file contains several)
     # text                        comment; the first ones describe the scenario
     conn a                        opens connection a on both servers
     a> SUBSCRIBE "x y" z          sends a command (split like redis-cli)
     a raw "PING\\r\\n" "chunk2"   sends raw bytes, one write per token
     a< [N] [set|unordered|sorted|sorted-pairs] [sort-at PATH] ["substring"]
     a< until "substring"          reads frames up to one containing substring
-    a? closed|open|silent         probes the connection state
+    a? closed|open|silent|closed-after-output   probes the connection state
     a close                       closes connection a from the client side
     differ "reason" KIND ARGS     tolerates one difference in the next read
     sleep MS                      pauses (at most 3000 ms)
@@ -33,7 +33,6 @@ import fnmatch
 import os
 import re
 import select
-import socket
 import sys
 import time
 
@@ -53,6 +52,9 @@ CLEANUP_TIMEOUT = 2.0       # seconds for a server to drop a closed client's sub
 MAX_DIFFS_SHOWN = 3
 DIFF_CONTEXT = 120          # bytes shown on each side of the first difference of long frames
 DRAIN_TIMEOUT = 5.0         # seconds to read a dropped client's remaining output in `? closed-after-output`
+
+# Lines that AddressSanitizer, LeakSanitizer and UBSan write to a server's log.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 # Probe states: closed (EOF without further bytes), open and silent (no bytes
 # and no EOF for QUIET_TIME), closed-after-output (bytes are read and dropped
@@ -87,6 +89,13 @@ def _unescape_repeat_unit(text):
             out += text[i].encode()
             i += 1
     return bytes(out)
+
+
+def _after_closing_quote(line, i):
+    """Return the index after the closing quote at i; like redis-cli, reject a quote followed by text."""
+    if i + 1 < len(line) and not line[i + 1].isspace():
+        raise ScenarioError("closing quote must be followed by a space")
+    return i + 1
 
 
 def split_args(line, with_quoted=False):
@@ -125,9 +134,7 @@ def split_args(line, with_quoted=False):
                     cur += {"n": b"\n", "r": b"\r", "t": b"\t", "b": b"\b", "a": b"\a"}.get(
                         line[i], line[i].encode())
                 elif c == '"':
-                    if i + 1 < n and not line[i + 1].isspace():
-                        raise ScenarioError("closing quote must be followed by a space")
-                    i += 1
+                    i = _after_closing_quote(line, i)
                     break
                 else:
                     cur += c.encode()
@@ -140,9 +147,7 @@ def split_args(line, with_quoted=False):
                     cur += b"'"
                     i += 1
                 elif c == "'":
-                    if i + 1 < n and not line[i + 1].isspace():
-                        raise ScenarioError("closing quote must be followed by a space")
-                    i += 1
+                    i = _after_closing_quote(line, i)
                     break
                 else:
                     cur += c.encode()
@@ -388,9 +393,7 @@ def mask_key(frame, args):
         for i in range(0, len(f.children), 2):
             k = f.children[i]
             if k.children is None and k.value in keys:
-                v = f.children[i + 1]
                 f.children[i + 1] = Frame(ord("+"), MASK)
-                del v
 
 
 def mask_regex(frame, args):
@@ -498,6 +501,8 @@ DIFFER_KINDS = {
 
 
 class Differ:
+    """One declared difference: its reason, its kind (a key of DIFFER_KINDS) and the kind's arguments."""
+
     def __init__(self, reason, kind, args, where):
         self.reason = reason
         self.kind = kind
@@ -618,7 +623,7 @@ def _parse_step(sc, text, lineno, pending_differs, where):
     if words[0] == "differ":
         toks = split_args(text)
         if len(toks) < 3:
-            raise ScenarioError('expected: differ "reason" KIND [ARGS]')
+            raise ScenarioError('invalid differ line: expected differ "reason" KIND [ARGS]')
         reason, kind, args = toks[1].decode(), toks[2].decode(), toks[3:]
         if kind not in DIFFER_KINDS:
             raise ScenarioError("unknown differ kind %r: expected one of %s" % (kind, ", ".join(DIFFER_KINDS)))
@@ -900,8 +905,8 @@ def escape(data, limit=400):
 def normalize(o):
     """Turn an observation into the byte strings compared for it, applying its differs.
 
-    Returns (frames, tail): the bytes of each frame (masked or reordered where
-    the step says so) and a marker for a read that did not complete.
+    Returns (frames, tail): the bytes of each frame, masked or reordered as
+    the step specifies, and a marker for a read that did not complete.
     """
     st = o.step
     parts = []
@@ -960,8 +965,8 @@ def _unordered_parts(frames, differs):
     """Split frames into a sorted set with integers masked, plus their integers in arrival order.
 
     Unsubscribing from all channels confirms them in the server's hash table
-    order, which redis does not define, while the counts must still go down
-    one by one; this compares exactly that.
+    order, which redis does not define. The counts must still go down one by
+    one, so they are compared in order.
     """
     masked = []
     counts = []
@@ -1067,13 +1072,27 @@ class Side:
         self.server.start()
 
     def stop(self):
-        if self.server is not None:
-            self.server.__exit__(None, None, None)
-            self.server = None
+        """Stop the server; return a problem (non-zero exit, sanitizer report) or None."""
+        if self.server is None:
+            return None
+        status = self.server.stop()
+        log = self.server.log()
+        self.server.__exit__(None, None, None)
+        self.server = None
+        problem = []
+        if status != 0:
+            problem.append("exited with status %s after SIGTERM" % status)
+        for marker in SANITIZER_MARKERS:
+            at = log.find(marker)
+            if at >= 0:
+                problem.append("log reports %r:\n%s" % (marker, log[max(0, at - 200):at + 1800]))
+                break
+        return "; ".join(problem) or None
 
     def restart(self):
-        self.stop()
+        problem = self.stop()
         self.start()
+        return problem
 
     @property
     def port(self):
@@ -1108,9 +1127,9 @@ class Side:
 
 
 def _restart_all(sides, pool):
-    """Restart every server, in parallel."""
-    for fut in [pool.submit(s.restart) for s in sides]:
-        fut.result()
+    """Restart every server, in parallel; return the problems their stops reported."""
+    futures = [(s, pool.submit(s.restart)) for s in sides]
+    return ["%s %s" % (s.label, fut.result()) for s, fut in futures if fut.result()]
 
 
 def run_all(scenarios, sides, verbose):
@@ -1118,14 +1137,16 @@ def run_all(scenarios, sides, verbose):
     passed = failed = 0
     failures = []
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-    fresh = False
     for s in sides:
         s.start()
     fresh = True
     try:
         for sc in scenarios:
             if sc.isolate and not fresh:
-                _restart_all(sides, pool)
+                # A problem found while stopping belongs to the scenarios before this one.
+                for problem in _restart_all(sides, pool):
+                    print("FAIL (before %s): %s" % (sc.full_name, problem))
+                    failed += 1
             t0 = time.monotonic()
             futures = [pool.submit(run_scenario, s.port, sc) for s in sides]
             results = []
@@ -1140,14 +1161,16 @@ def run_all(scenarios, sides, verbose):
                 "cannot run: " + "; ".join(errors)]
             if sc.isolate:
                 # The scenario changed server-wide settings: the next one gets fresh servers.
-                _restart_all(sides, pool)
+                reports.extend(_restart_all(sides, pool))
                 fresh = True
             else:
                 for s in sides:
                     problem = s.check_clean()
                     if problem:
                         reports.append("%s after the scenario: %s" % (s.label, problem))
-                        s.restart()
+                        stop_problem = s.restart()
+                        if stop_problem:
+                            reports.append("%s %s" % (s.label, stop_problem))
                 fresh = False
             elapsed = time.monotonic() - t0
             if reports:
@@ -1165,13 +1188,16 @@ def run_all(scenarios, sides, verbose):
             if verbose > 1:
                 for o in results[0]:
                     frames, tail = normalize(o)
-                    shown = " ".join(escape(f, 160) for f in frames) or escape(o.detail, 160)
-                    print("    %4s %-28s %s %s" % (o.step.lineno or "", o.step.text[:28], o.status, shown))
+                    rendered = " ".join(escape(f, 160) for f in frames) or escape(o.detail, 160)
+                    print("    %4s %-28s %s %s" % (o.step.lineno or "", o.step.text[:28], o.status, rendered))
             sys.stdout.flush()
     finally:
         pool.shutdown()
         for s in sides:
-            s.stop()
+            problem = s.stop()
+            if problem:
+                print("FAIL (at shutdown) %s %s" % (s.label, problem))
+                failed += 1
     return passed, failed, failures
 
 
@@ -1217,6 +1243,7 @@ def check_runner():
         if not whole[0].streamed and whole[0].encode() != sample:
             print("reader: %s re-encodes as %s" % (escape(sample), escape(whole[0].encode())))
             bad += 1
+
     for junk in (b"?x\r\n", b"$-2\r\n", b"$3\r\nabcd\r\n", b"*x\r\n"):
         try:
             parse_frame(junk)
@@ -1224,9 +1251,11 @@ def check_runner():
             bad += 1
         except ProtocolViolation:
             pass
+
     if split_args('a "b c" \'d\\\'e\' "\\x41\\n" {\\x00*3} # tail') != [b"a", b"b c", b"d'e", b"A\n", b"\0\0\0"]:
         print("split_args: wrong tokens %r" % split_args('a "b c" \'d\\\'e\' "\\x41\\n" {\\x00*3} # tail'))
         bad += 1
+
     sc = Scenario(os.path.join(HERE, "scenarios", "x.txt"), "check", 1)
     st = Step(3, "read", "a", text="a<")
     ref = [Observation(st, "ok", [parse_frame(b":1\r\n")[0]])]
@@ -1234,10 +1263,12 @@ def check_runner():
     if not compare(sc, ref, cand, ("one", "two")):
         print("compare: :1 and :2 reported equal")
         bad += 1
+
     st.differs = [Differ("integers differ for the check", "mask-integer", [], "x")]
     if compare(sc, ref, cand, ("one", "two")):
         print("compare: mask-integer did not mask :1 against :2")
         bad += 1
+
     print("runner checks: %d failed" % bad)
     return bad
 
