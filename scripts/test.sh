@@ -56,7 +56,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 echo "== build (libFuzzer, clang)"
 CC=clang CXX=clang++ setup build-fuzz -Dfuzz=true -Dtests=disabled -Dbench=disabled \
     -Db_sanitize=address,undefined -Db_lundef=false
-FUZZ_SECONDS=$fuzz_seconds run_suites build-fuzz fuzz --suite fuzz --timeout-multiplier 4
+RP_FUZZ_SECONDS=$fuzz_seconds run_suites build-fuzz fuzz --suite fuzz --timeout-multiplier 4
 
 # One line for people and CI: every test of every stage.
 python_bin=/usr/bin/python3
