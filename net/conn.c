@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "ringpub/alloc.h"
-#include "ringpub/err.h"
 #include "ringpub/net.h"
 
 #include "net/internal.h"
@@ -421,11 +420,12 @@ void rp_net__conn_want_send(rp_net_conn_t *conn)
         rp_net_dlist_push(&conn->loop->send_list, &conn->send_link);
 }
 
+// Whether writes are queued. After on_close, rp_net_conn_close without
+// flush, or a socket error, the queue is being dropped and so are writes.
 static int writable(const rp_net_conn_t *conn)
 {
     if (conn->flags & RP_NET_CONN_CLOSED)
         return 0;
-    // After rp_net_conn_close without flush the queue is being dropped.
     return !(conn->flags & RP_NET_CONN_CLOSING) || (conn->flags & RP_NET_CONN_FLUSHING);
 }
 
@@ -481,7 +481,7 @@ static void chunk_put(rp_net_conn_t *conn, struct rp_net_chunk *c)
 int rp_net_conn_write(rp_net_conn_t *conn, const void *data, size_t n)
 {
     if (!writable(conn))
-        return RP_ERR_CLOSED;
+        return 0;
     if (n == 0)
         return 0;
 
@@ -527,7 +527,7 @@ nomem:
 int rp_net_conn_write_rc(rp_net_conn_t *conn, struct rp_rcbuf *rb)
 {
     if (!writable(conn))
-        return RP_ERR_CLOSED;
+        return 0;
     size_t len = rp_rcbuf_len(rb);
     if (len == 0)
         return 0;

@@ -121,10 +121,15 @@ void rp_net_loop_stop(rp_net_loop_t *loop);
 /* Monotonic milliseconds, read once per loop turn. */
 uint64_t rp_net_loop_now_ms(const rp_net_loop_t *loop);
 
-/* Copies n bytes to the end of the output queue. Returns 0 or -ENOMEM. */
+/*
+ * Copies n bytes to the end of the output queue. Returns 0 or -ENOMEM.
+ * While the connection is closing without flush (rp_net_conn_close(conn, 0),
+ * a socket error, or inside on_close) the bytes are dropped and 0 returned,
+ * as redis ignores replies to a client it is freeing.
+ */
 int rp_net_conn_write(rp_net_conn_t *conn, const void *data, size_t n);
 
-/* Queues a reference to rb (taking its own reference) after what is queued. Returns 0 or -ENOMEM. */
+/* Queues a reference to rb (taking its own reference) after what is queued. Returns 0 or -ENOMEM; drops as above. */
 int rp_net_conn_write_rc(rp_net_conn_t *conn, struct rp_rcbuf *rb);
 
 /* Bytes queued and not yet accepted by the kernel. */

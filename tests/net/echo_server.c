@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "ringpub/alloc.h"
-#include "ringpub/err.h"
 
 // ---- Allocation counting ------------------------------------------------------
 
@@ -86,8 +85,7 @@ long alloc_live(void)
 
 static void write_or_die(rp_net_conn_t *conn, const void *p, size_t n)
 {
-    int err = rp_net_conn_write(conn, p, n);
-    if (err != 0 && err != RP_ERR_CLOSED)
+    if (rp_net_conn_write(conn, p, n) != 0)
         abort();
 }
 
@@ -125,6 +123,9 @@ static void run_line(struct echo_conn *ec, const char *line, size_t len)
         write_or_die(conn, "BYE\n", 4);
         rp_net_conn_close(conn, 0);
         ec->closing = 1;
+        // Writes after a close without flush are dropped, not errors.
+        if (rp_net_conn_write(conn, "late", 4) != 0 || rp_net_conn_write_rc(conn, s->late_rc) != 0)
+            abort();
     } else if (strncmp(cmd, "PAUSE ", 6) == 0) {
         write_or_die(conn, "PAUSED\n", 7);
         ec->resume_at_ms = rp_net_loop_now_ms(s->loop) + strtoull(cmd + 6, NULL, 10);
@@ -306,8 +307,12 @@ static void *server_main(void *arg)
     if (s->recv_buf_size)
         cfg.recv_buf_size = s->recv_buf_size;
 
+    s->late_rc = rp_rcbuf_create("late", 4);
+    if (s->late_rc == NULL)
+        abort();
     s->create_err = rp_net__loop_create_opts(&cfg, &handlers, s, s->use_opts ? &s->opts : NULL, &s->loop);
     if (s->create_err != 0) {
+        rp_rcbuf_unref(s->late_rc);
         atomic_store(&s->ready, 1);
         return NULL;
     }
@@ -334,6 +339,7 @@ static void *server_main(void *arg)
     if (s->listen_err != 0) {
         rp_net_loop_free(s->loop);
         s->loop = NULL;
+        rp_rcbuf_unref(s->late_rc);
         atomic_store(&s->ready, 1);
         return NULL;
     }
@@ -344,6 +350,10 @@ static void *server_main(void *arg)
     s->leftover_ops = rp_net__backend_outstanding(s->loop);
     rp_net_loop_free(s->loop);
     s->loop = NULL;
+    if (rp_rcbuf_refs(s->late_rc) != 1)
+        abort();
+    rp_rcbuf_unref(s->late_rc);
+    s->late_rc = NULL;
     atomic_store(&s->done, 1);
     return NULL;
 }

@@ -49,6 +49,7 @@ struct echo_server {
     const char *unix_path;        // listen on this unix socket
     unsigned unix_mode;
     struct rp_rcbuf *shared_rc;   // for RC
+    struct rp_rcbuf *late_rc;     // written after KILL's close, which must drop it
     int reject_all;               // on_accept replies "-ERR full\n" and closes with flush
 
     // Filled in by the server thread.
