@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Google Benchmark micro-benchmarks of the pub/sub registry, dispatcher and
-// glob matcher: fan-out of one publish to many subscribers, publishes with
-// many patterns (indexed by literal prefix or all in the empty-prefix
-// group, the cost redis pays for every pattern), subscribe churn, and the
-// glob on a star-heavy pattern.
+// glob matcher. The rows cover fan-out of one publish to many subscribers,
+// publishes with many patterns, subscribe churn and the glob on a
+// star-heavy pattern. The pattern rows compare patterns indexed by literal
+// prefix with patterns in the empty-prefix group, which every publish tests
+// as redis tests every pattern.
 //
 // Rows report bytes/s: frame bytes handed to subscribers for publishes,
 // string bytes scanned for the glob.
