@@ -594,6 +594,19 @@ def test_protocol_error_closes_only_that_client():
         assert len(set(replies)) == 1, "protocol error texts differ for %r: %r" % (bad, replies)
 
 
+def test_protocol_errors_logged_at_limited_rate():
+    with rpserver.Server("ringpub") as srv:
+        for _ in range(30):
+            with Conn(srv.port) as garbage:
+                garbage.send(b"*1\r\n$x\r\n")
+                assert garbage.frame().startswith(b"-ERR Protocol error: ")
+                assert garbage.closed()
+        lines = [line for line in srv.log().splitlines() if "Protocol error from client" in line]
+    # 30 errors within well under the 1 s interval: the first is logged,
+    # the rest are counted into the next logged line.
+    assert 1 <= len(lines) <= 3, lines
+
+
 def test_query_buffer_limit_closes_client():
     with rpserver.Server("ringpub") as srv:
         with Conn(srv.port) as admin:
@@ -756,6 +769,45 @@ def test_maxclients_rejects_extra_connection():
         time.sleep(0.2)
         with Conn(srv.port) as d:
             assert d.call("PING") == b"+PONG\r\n"
+
+
+def test_maxclients_lowered_to_open_files_limit():
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    port = rpserver.free_port()
+    proc = subprocess.Popen([os.environ["RINGPUB_SERVER"], "--bind", "127.0.0.1", "--port", str(port),
+                             "--maxclients", "100000"], preexec_fn=low_limit,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                c = Conn(port)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.05)
+        with c:
+            # 256 descriptors minus the 32 kept for listeners, ring and files.
+            assert c.call("CONFIG", "GET", "maxclients") == b"*2\r\n$10\r\nmaxclients\r\n$3\r\n224\r\n"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0, out
+    assert "maxclients is lowered to 224" in out, out
+
+
+def test_tcp_keepalive_set_on_connections():
+    with rpserver.Server("ringpub", args=["--tcp-keepalive", "77"]) as srv:
+        with Conn(srv.port) as c:
+            assert c.call("PING") == b"+PONG\r\n"
+            local_port = c.sock.getsockname()[1]
+            # ss shows the server side of this connection with its keepalive timer.
+            res = subprocess.run(["ss", "-tno", "state", "established", "( sport = :%d and dport = :%d )"
+                                  % (srv.port, local_port)], capture_output=True, text=True, timeout=10)
+        assert res.returncode == 0, res.stderr
+        assert "keepalive" in res.stdout, res.stdout
 
 
 def test_timeout_closes_idle_clients_only():
