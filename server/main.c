@@ -273,11 +273,11 @@ int main(int argc, char **argv)
     };
     rc = rp_net_loop_create(&net_cfg, &handlers, &srv, &srv.loop);
     if (rc != 0) {
-        rp_log(RP_LOG_WARNING, "Could not start the %s event loop: %s",
-               srv.cfg.io_backend == RP_NET_URING   ? "io_uring"
-               : srv.cfg.io_backend == RP_NET_EPOLL ? "epoll"
-                                                    : "io_uring or epoll",
-               rp_strerror(rc));
+        const char *backend = srv.cfg.io_backend == RP_NET_URING   ? "io_uring"
+                              : srv.cfg.io_backend == RP_NET_EPOLL ? "epoll"
+                                                                   : "io_uring or epoll";
+        rp_log(RP_LOG_WARNING, "Could not start the %s event loop: %s%s", backend, rp_strerror(rc),
+               srv.cfg.io_backend == RP_NET_URING ? ". Use --io-backend auto to fall back to epoll." : "");
         return 1;
     }
 

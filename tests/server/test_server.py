@@ -8,11 +8,14 @@ is installed, the same bytes go to both servers and the replies must match
 byte for byte, since redis-server 7.0 is the reference.
 
 Environment: RINGPUB_SERVER (the binary, required), RINGPUB_IO_BACKEND
-("uring" or "epoll", optional), REDIS_SERVER (optional).
+("uring" or "epoll", optional), REDIS_SERVER (optional),
+RINGPUB_SECCOMP_LAUNCHER (tests/net/seccomp_launcher, optional: without it
+the io_uring refusal test is skipped).
 
 Usage: test_server.py [-k SUBSTRING] [-v]
 Prints one line per test and a last line "N passed, N failed"; the exit
-status is 1 when a test failed.
+status is 1 when a test failed, and 77 (skipped) when RINGPUB_IO_BACKEND is
+uring and the kernel refuses io_uring.
 """
 
 import os
@@ -1031,6 +1034,37 @@ def test_sigterm_and_sigint_exit_0():
         assert "exiting" in log, log
 
 
+def test_uring_refused_fails_or_falls_back():
+    # A seccomp filter that makes io_uring_setup fail with EPERM, as Docker's
+    # default profile does: --io-backend uring must stop with a clear error,
+    # auto must fall back to epoll.
+    launcher = os.environ.get("RINGPUB_SECCOMP_LAUNCHER")
+    if not launcher or not os.path.exists(launcher):
+        print("    (skipped: RINGPUB_SECCOMP_LAUNCHER does not name the built tests/net/seccomp_launcher)")
+        return
+    with tempfile.TemporaryDirectory(prefix="rp-seccomp-") as tmp:
+        sock = os.path.join(tmp, "s.sock")
+        res = subprocess.run([launcher, os.environ["RINGPUB_SERVER"], "--io-backend", "uring", "--port", "0",
+                              "--unixsocket", sock], capture_output=True, text=True, timeout=10)
+        assert res.returncode == 1, res
+        assert "Could not start the io_uring event loop: Operation not permitted" in res.stdout, res.stdout
+
+        proc = subprocess.Popen([launcher, os.environ["RINGPUB_SERVER"], "--io-backend", "auto", "--port", "0",
+                                 "--unixsocket", sock], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(sock):
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.05)
+            with Conn(unix_path=sock) as c:
+                assert c.call("PING") == b"+PONG\r\n"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0, out
+        assert "io-backend=epoll" in out, out
+
+
 def test_start_line_names_backend():
     with rpserver.Server("ringpub") as srv:
         time.sleep(0.1)
@@ -1095,6 +1129,20 @@ def main():
     if not os.environ.get("RINGPUB_SERVER"):
         print("RINGPUB_SERVER is not set: point it at the ringpub-server binary")
         return 2
+
+    # Where the kernel or a seccomp profile refuses io_uring, the uring run
+    # has nothing to test: report it as skipped (77, meson's skip status).
+    if os.environ.get("RINGPUB_IO_BACKEND") == "uring":
+        probe = rpserver.Server("ringpub")
+        try:
+            probe.start()
+        except RuntimeError as e:
+            shutil.rmtree(probe.workdir, ignore_errors=True)
+            if "Could not start the io_uring event loop" in str(e):
+                print("skipped: io_uring is not available here:\n%s" % e)
+                return 77
+            raise
+        probe.__exit__(None, None, None)
 
     tests = [(name, fn) for name, fn in sorted(globals().items(), key=lambda kv: kv[1].__code__.co_firstlineno
                                                  if callable(kv[1]) and hasattr(kv[1], "__code__") else 0)
