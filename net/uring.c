@@ -54,7 +54,7 @@ struct ur_state {
     char *bufs;
     unsigned buf_count;
     int multishot_recv;
-    struct rp_net_dlist arm_list;     // live connections that need a receive armed
+    struct rp_net_dlist recv_sync_list;  // live connections whose receive must be armed or cancelled
     struct rp_net_dlist zombies;      // torn down, waiting for their last completion
 };
 
@@ -166,7 +166,7 @@ static int ur_init(rp_net_loop_t *loop)
     struct ur_state *st = rp_calloc(1, sizeof(*st));
     if (st == NULL)
         return -ENOMEM;
-    rp_net_dlist_init(&st->arm_list);
+    rp_net_dlist_init(&st->recv_sync_list);
     rp_net_dlist_init(&st->zombies);
 
     int err = setup_ring(&st->ring);
@@ -296,10 +296,11 @@ static void on_accept_cqe(rp_net_loop_t *loop, const struct io_uring_cqe *cqe, u
 
 // ---- Connections --------------------------------------------------------------
 
-static void arm_later(rp_net_conn_t *conn)
+// Queues conn for sync_recv before the next submit.
+static void sync_recv_later(rp_net_conn_t *conn)
 {
     if (!rp_net_dlist_linked(&conn->backend_link))
-        rp_net_dlist_push(&state(conn->loop)->arm_list, &conn->backend_link);
+        rp_net_dlist_push(&state(conn->loop)->recv_sync_list, &conn->backend_link);
 }
 
 static int arm_recv(rp_net_conn_t *conn)
@@ -337,28 +338,39 @@ static int ur_conn_start(rp_net_conn_t *conn)
     return arm_recv(conn);
 }
 
-static void cancel_recv(rp_net_conn_t *conn)
-{
-    struct io_uring_sqe *sqe = get_sqe(state(conn->loop));
-    if (sqe == NULL)
-        return;
-    io_uring_prep_cancel64(sqe, conn_ud(OP_RECV, conn), 0);
-    io_uring_sqe_set_data64(sqe, conn_ud(OP_RECV_CANCEL, conn));
-    conn->ops++;
-    conn->flags |= RP_NET_CONN_RECV_CANCEL;
-}
-
+// Pauses, resumes and backlog changes take effect before the next submit,
+// which is when an SQE prepared now would reach the kernel anyway.
 static void ur_conn_update(rp_net_conn_t *conn)
 {
+    if (!(conn->flags & RP_NET_CONN_CLOSED))
+        sync_recv_later(conn);
+}
+
+// Brings the receive in line with rp_net__conn_wants_read: arms it or
+// cancels it. Returns -EBUSY when no SQE could be had.
+static int sync_recv(rp_net_conn_t *conn)
+{
     if (conn->flags & RP_NET_CONN_CLOSED)
-        return;
+        return 0;
     int want = rp_net__conn_wants_read(conn);
     int armed = (conn->flags & RP_NET_CONN_RECV_ARMED) != 0;
 
-    if (want && !armed)
-        arm_later(conn);
-    else if (!want && armed && !(conn->flags & (RP_NET_CONN_RECV_CANCEL | RP_NET_CONN_EOF)))
-        cancel_recv(conn);
+    if (want && !armed) {
+        int err = arm_recv(conn);
+        if (err != 0 && err != -EBUSY)
+            rp_net__conn_fail(conn, err);
+        return err == -EBUSY ? err : 0;
+    }
+    if (!want && armed && !(conn->flags & (RP_NET_CONN_RECV_CANCEL | RP_NET_CONN_EOF))) {
+        struct io_uring_sqe *sqe = get_sqe(state(conn->loop));
+        if (sqe == NULL)
+            return -EBUSY;
+        io_uring_prep_cancel64(sqe, conn_ud(OP_RECV, conn), 0);
+        io_uring_sqe_set_data64(sqe, conn_ud(OP_RECV_CANCEL, conn));
+        conn->ops++;
+        conn->flags |= RP_NET_CONN_RECV_CANCEL;
+    }
+    return 0;
 }
 
 static void ur_conn_send(rp_net_conn_t *conn)
@@ -469,7 +481,7 @@ static void on_recv_cqe(rp_net_loop_t *loop, rp_net_conn_t *conn, const struct i
     }
 
     if (!(conn->flags & (RP_NET_CONN_CLOSED | RP_NET_CONN_RECV_ARMED)) && rp_net__conn_wants_read(conn))
-        arm_later(conn);
+        sync_recv_later(conn);
     conn_maybe_free(conn);
 }
 
@@ -536,21 +548,16 @@ static void handle_cqe(rp_net_loop_t *loop, const struct io_uring_cqe *cqe)
     }
 }
 
-// Arms the receives that completions or resumes asked for, and retries
-// teardown cancels that found no SQE.
+// Arms or cancels the receives that completions, pauses and resumes asked
+// for, and retries teardown cancels that found no SQE.
 static void prepare_submit(rp_net_loop_t *loop)
 {
     struct ur_state *st = state(loop);
 
-    while (!rp_net_dlist_empty(&st->arm_list)) {
-        rp_net_conn_t *conn = RP_NET_CONTAINER(st->arm_list.next, rp_net_conn_t, backend_link);
-        if (!(conn->flags & (RP_NET_CONN_CLOSED | RP_NET_CONN_RECV_ARMED)) && rp_net__conn_wants_read(conn)) {
-            int err = arm_recv(conn);
-            if (err == -EBUSY)
-                break;  // the SQ is stuck; the rest waits for the next turn
-            if (err != 0)
-                rp_net__conn_fail(conn, err);
-        }
+    while (!rp_net_dlist_empty(&st->recv_sync_list)) {
+        rp_net_conn_t *conn = RP_NET_CONTAINER(st->recv_sync_list.next, rp_net_conn_t, backend_link);
+        if (sync_recv(conn) == -EBUSY)
+            break;  // the SQ is stuck, so the rest waits for the next turn
         rp_net_dlist_remove(&conn->backend_link);
     }
 
