@@ -137,6 +137,8 @@ size_t client_on_data(void *conn_ctx, rp_net_conn_t *conn, const char *data, siz
     size_t off = 0;
     while (off < len) {
         struct rp_resp_request req;
+        // redis caps request sizes tighter until the client has authenticated.
+        rp_resp_request_parser_set_auth_required(c->parser, !c->authenticated);
         ssize_t n = rp_resp_request_parse(c->parser, data + off, len - off, &req);
         if (n == RP_NEED_MORE)
             break;
