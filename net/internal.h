@@ -243,6 +243,7 @@ struct rp_net_loop {
 struct rp_net_test_opts {
     int uring_plain_recv;          // io_uring: plain recv as on kernels before 6.0
     unsigned uring_buf_count;      // io_uring: provided buffers (power of two), 0 for the default
+    unsigned uring_sq_entries;     // io_uring: submission queue size, 0 for the default
     size_t turn_input_cap;         // 0 for RP_NET_TURN_INPUT_BUFS * recv_buf_size
     size_t input_high_water;       // 0 for RP_NET_INPUT_HIGH_WATER
 };

@@ -86,14 +86,14 @@ static struct io_uring_sqe *get_sqe(struct ur_state *st)
 
 // ---- Setup ------------------------------------------------------------------
 
-static int setup_ring(struct io_uring *ring)
+static int setup_ring(struct io_uring *ring, unsigned sq_entries)
 {
     struct io_uring_params p;
     memset(&p, 0, sizeof(p));
     p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
               IORING_SETUP_CQSIZE;
     p.cq_entries = CQ_ENTRIES;
-    int err = io_uring_queue_init_params(SQ_ENTRIES, ring, &p);
+    int err = io_uring_queue_init_params(sq_entries, ring, &p);
     if (err != -EINVAL)
         return err;
 
@@ -101,7 +101,7 @@ static int setup_ring(struct io_uring *ring)
     memset(&p, 0, sizeof(p));
     p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
     p.cq_entries = CQ_ENTRIES;
-    return io_uring_queue_init_params(SQ_ENTRIES, ring, &p);
+    return io_uring_queue_init_params(sq_entries, ring, &p);
 }
 
 static void buf_recycle(struct ur_state *st, size_t size, unsigned bid)
@@ -169,7 +169,10 @@ static int ur_init(rp_net_loop_t *loop)
     rp_net_dlist_init(&st->recv_sync_list);
     rp_net_dlist_init(&st->zombies);
 
-    int err = setup_ring(&st->ring);
+    unsigned sq_entries = SQ_ENTRIES;
+    if (loop->test != NULL && loop->test->uring_sq_entries != 0)
+        sq_entries = loop->test->uring_sq_entries;
+    int err = setup_ring(&st->ring, sq_entries);
     if (err != 0) {
         rp_free(st);
         return err;

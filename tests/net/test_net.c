@@ -839,6 +839,44 @@ static void test_small_buffer_ring_survives_enobufs(void **state)
     assert_true(s.final_stats.enobufs > 0);
 }
 
+static void test_full_submission_queue_is_submitted(void **state)
+{
+    if (backend_of(state) != RP_NET_URING)
+        skip();
+    long before = alloc_live();
+    static struct echo_server s;
+    echo_init(&s, RP_NET_URING);
+    s.mode = ECHO_LINES;
+    s.use_opts = 1;
+    s.opts.uring_sq_entries = 4;
+    start_or_skip(&s);
+
+    // 64 clients each need a receive, a send and (at the end) a cancel:
+    // far more SQEs per turn than the 4 the queue holds.
+    enum { N = 64 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = client_tcp(s.port);
+        assert_true(fds[i] >= 0);
+    }
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++)
+            assert_int_equal(send_all(fds[i], "ping\n", 5), 0);
+        for (int i = 0; i < N; i++) {
+            char buf[5];
+            assert_int_equal(recv_all(fds[i], buf, 5), 0);
+            assert_memory_equal(buf, "ping\n", 5);
+        }
+    }
+    // Half are still open at stop: their cancels also need SQEs.
+    for (int i = 0; i < N / 2; i++)
+        close(fds[i]);
+    wait_closes(&s, N / 2);
+    stop_and_check(&s, before);
+    for (int i = N / 2; i < N; i++)
+        close(fds[i]);
+}
+
 static void test_plain_recv_mode_echoes(void **state)
 {
     if (backend_of(state) != RP_NET_URING)
@@ -1130,6 +1168,7 @@ static void test_allocation_failures_leak_nothing(void **state)
         cmocka_unit_test_prestate_setup_teardown(test_stop_closes_open_connections, NULL, teardown, &be),   \
         cmocka_unit_test_prestate_setup_teardown(test_small_buffer_ring_survives_enobufs, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_plain_recv_mode_echoes, NULL, teardown, &be), \
+        cmocka_unit_test_prestate_setup_teardown(test_full_submission_queue_is_submitted, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_held_input_bounded_by_high_water, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_resume_shows_tail_again, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_accept_can_turn_client_away, NULL, teardown, &be), \
