@@ -155,21 +155,21 @@ static void run_line(struct echo_conn *ec, const char *line, size_t len)
         rp_net_conn_peer_addr(conn, peer, sizeof(peer));
         rp_net_conn_local_addr(conn, local, sizeof(local));
         int nodelay = 0;
-        socklen_t len = sizeof(nodelay);
-        getsockopt(rp_net_conn_fd(conn), IPPROTO_TCP, TCP_NODELAY, &nodelay, &len);
+        socklen_t opt_len = sizeof(nodelay);
+        getsockopt(rp_net_conn_fd(conn), IPPROTO_TCP, TCP_NODELAY, &nodelay, &opt_len);
         int m = snprintf(reply, sizeof(reply), "%s %s unix=%d nodelay=%d\n", peer, local, rp_net_conn_is_unix(conn),
                          nodelay != 0);
         write_or_die(conn, reply, (size_t)m);
     } else if (strncmp(cmd, "KEEPALIVE ", 10) == 0) {
         int on = 0, idle = 0, intvl = 0, cnt = 0;
-        socklen_t len = sizeof(int);
+        socklen_t opt_len = sizeof(int);
         int fd = rp_net_conn_fd(conn);
         if (rp_net_conn_set_keepalive(conn, atoi(cmd + 10)) != 0)
             abort();
-        getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len);
-        getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len);
-        getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, &len);
-        getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, &len);
+        getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &opt_len);
+        getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &opt_len);
+        getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, &opt_len);
+        getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, &opt_len);
         char reply[64];
         int m = snprintf(reply, sizeof(reply), "%d %d %d %d\n", on, idle, intvl, cnt);
         write_or_die(conn, reply, (size_t)m);
@@ -218,6 +218,18 @@ static size_t handle_data(struct echo_conn *ec, rp_net_conn_t *conn, const char 
         return len;
     }
 
+    if (s->mode == ECHO_BEFORE_SEND) {
+        // The counting hooks are process-wide, so this test buffer is
+        // allocated with malloc to keep it out of the loop's count.
+        char *p = realloc(ec->deferred.data, ec->deferred.len + len);
+        if (p == NULL)
+            abort();
+        memcpy(p + ec->deferred.len, data, len);
+        ec->deferred.data = p;
+        ec->deferred.len += len;
+        return len;
+    }
+
     if (s->mode == ECHO_RAW) {
         write_or_die(conn, data, len);
         long pending = (long)rp_net_conn_pending(conn);
@@ -258,6 +270,7 @@ static void on_close(void *conn_ctx, rp_net_conn_t *conn, int err)
     else
         atomic_fetch_add(&s->close_err_nonzero, 1);
     atomic_store(&s->last_close_err, err);
+    free(ec->deferred.data);
     free(ec);
 }
 
@@ -288,10 +301,30 @@ static void on_tick(void *loop_ctx)
         rp_net_loop_stop(s->loop);
 }
 
+// Writes what on_data deferred. Runs after input and before the sends of
+// the same turn, so the reply must still leave in this turn.
+static void before_send(void *loop_ctx)
+{
+    struct echo_server *s = loop_ctx;
+    atomic_fetch_add(&s->before_send_calls, 1);
+    rp_net_loop_t *loop = s->loop;
+    for (uint32_t i = 0; i < loop->slot_cap; i++) {
+        rp_net_conn_t *conn = loop->slots[i];
+        if (conn == NULL || (conn->flags & RP_NET_CONN_CLOSED))
+            continue;
+        struct echo_conn *ec = conn->ctx;
+        if (ec == NULL || ec->deferred.len == 0)
+            continue;
+        write_or_die(conn, ec->deferred.data, ec->deferred.len);
+        ec->deferred.len = 0;
+    }
+}
+
 static const struct rp_net_handlers handlers = {
     .on_accept = on_accept,
     .on_data = on_data,
     .on_close = on_close,
+    .before_send = before_send,
     .on_tick = on_tick,
 };
 

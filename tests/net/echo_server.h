@@ -20,6 +20,7 @@
 enum echo_mode {
     ECHO_RAW,     // echoes every byte at once
     ECHO_LINES,   // handles complete lines (commands below); keeps the tail
+    ECHO_BEFORE_SEND,  // on_data only copies the bytes; before_send writes them
 };
 
 // Line commands (ECHO_LINES). Any other line is echoed back.
@@ -74,6 +75,7 @@ struct echo_server {
     atomic_long close_err_nonzero;
     atomic_long double_close;     // on_close seen twice for one connection (a bug)
     atomic_long ticks;
+    atomic_long before_send_calls;
     atomic_long data_calls;
     atomic_long max_pending;
     atomic_int last_close_err;
@@ -96,6 +98,7 @@ struct echo_conn {
     uint64_t resume_at_ms;
     int is_open_fd;
     size_t tail_len;              // bytes the previous on_data left unconsumed
+    struct rp_buf deferred;       // ECHO_BEFORE_SEND: bytes for before_send to write
 };
 
 // Starts the server thread and waits until it listens. Returns 0, or the

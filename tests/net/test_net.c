@@ -144,6 +144,33 @@ static void test_echo_round_trip(void **state)
     assert_true(s.final_stats.bytes_out == 5);
 }
 
+static void test_before_send_output_leaves_same_turn(void **state)
+{
+    long before = alloc_live();
+    static struct echo_server s;
+    echo_init(&s, backend_of(state));
+    s.mode = ECHO_BEFORE_SEND;
+    s.tick_ms = 1000;  // no tick during the test, so only before_send can write
+    start_or_skip(&s);
+
+    int fd = client_tcp(s.port);
+    assert_true(fd >= 0);
+    for (int i = 0; i < 20; i++) {
+        char out[16], in[16];
+        int n = snprintf(out, sizeof(out), "deferred %d", i);
+        uint64_t t0 = now_ms();
+        assert_int_equal(send_all(fd, out, (size_t)n), 0);
+        assert_int_equal(recv_all(fd, in, (size_t)n), 0);
+        assert_memory_equal(in, out, (size_t)n);
+        // Well under the 1000 ms tick: the reply did not wait for a later turn.
+        assert_true(now_ms() - t0 < 500);
+    }
+    close(fd);
+    wait_closes(&s, 1);
+    assert_true(atomic_load(&s.before_send_calls) >= 20);
+    stop_and_check(&s, before);
+}
+
 static void test_tcp_addresses_as_redis_prints(void **state)
 {
     long before = alloc_live();
@@ -1144,6 +1171,7 @@ static void test_allocation_failures_leak_nothing(void **state)
 #define TESTS(be)                                                            \
     {                                                                        \
         cmocka_unit_test_prestate_setup_teardown(test_echo_round_trip, NULL, teardown, &be),                \
+        cmocka_unit_test_prestate_setup_teardown(test_before_send_output_leaves_same_turn, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_tcp_addresses_as_redis_prints, NULL, teardown, &be), \
         cmocka_unit_test_prestate_setup_teardown(test_many_clients_pipelined_lines, NULL, teardown, &be),   \
         cmocka_unit_test_prestate_setup_teardown(test_byte_by_byte_input_keeps_tail, NULL, teardown, &be),  \
