@@ -2,7 +2,7 @@
 // Test registration and the command line shared by the node client tests,
 // with the same interface as harness.py so that run.py drives both alike:
 //
-//   node test_x.js --list                      prints "name<TAB>timeout_seconds" lines
+//   node test_x.js --list                      prints "name<TAB>timeout_seconds<TAB>server_args_json" lines
 //   node test_x.js --port P --server KIND --test NAME
 //
 // A test is an async function of a context ({port, host, server}); it passes
@@ -16,9 +16,10 @@ const tests = [];
 
 class Skip extends Error {}
 
-// Registers fn under name; timeout is in seconds.
-function test(name, fn, { timeout = 20 } = {}) {
-  tests.push({ name, fn, timeout });
+// Registers fn under name; timeout is in seconds, and run.py appends
+// serverArgs to the server's command line.
+function test(name, fn, { timeout = 20, serverArgs = [] } = {}) {
+  tests.push({ name, fn, timeout, serverArgs });
 }
 
 function sleep(ms) {
@@ -83,7 +84,7 @@ function parseArgs(argv) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.list) {
-    for (const t of tests) process.stdout.write(`${t.name}\t${t.timeout}\n`);
+    for (const t of tests) process.stdout.write(`${t.name}\t${t.timeout}\t${JSON.stringify(t.serverArgs)}\n`);
     return 0;
   }
   const found = tests.find((t) => t.name === args.test);

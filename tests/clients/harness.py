@@ -5,7 +5,7 @@ Each tests/clients/test_*.py file registers its tests with @test and ends with
 harness.main(). run.py starts a fresh server per test and runs one test per
 process:
 
-    test_x.py --list                        print "name<TAB>timeout_seconds" lines
+    test_x.py --list                        print "name<TAB>timeout_seconds<TAB>server_args_json" lines
     test_x.py --port P --server KIND --test NAME
 
 A test receives a Context (port, server kind) and passes by returning. The
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import faulthandler
 import inspect
+import json
 import os
 import socket
 import subprocess
@@ -66,10 +67,11 @@ class Context:
         return subprocess.run(cmd, input=input_bytes, capture_output=True, timeout=timeout)
 
 
-def test(fn=None, *, timeout=20):
-    """Register a test function. Usable as @test or @test(timeout=seconds)."""
+def test(fn=None, *, timeout=20, server_args=()):
+    """Register a test function. Usable as @test or @test(timeout=seconds,
+    server_args=[...]); run.py appends server_args to the server's command line."""
     def register(f):
-        _tests.append((f.__name__, f, timeout))
+        _tests.append((f.__name__, f, timeout, list(server_args)))
         return f
     if fn is not None:
         return register(fn)
@@ -135,8 +137,8 @@ def main():
     args = parser.parse_args()
 
     if args.list:
-        for name, _, timeout in _tests:
-            print(f"{name}\t{timeout}")
+        for name, _, timeout, server_args in _tests:
+            print(f"{name}\t{timeout}\t{json.dumps(server_args)}")
         return 0
 
     if args.port is None or args.test is None:
@@ -145,7 +147,7 @@ def main():
     if not found:
         print(f"no test named {args.test!r} in {sys.argv[0]}", file=sys.stderr)
         return 2
-    name, fn, timeout = found[0]
+    name, fn, timeout, _ = found[0]
 
     # A hung test prints every thread's stack before run.py kills it.
     faulthandler.dump_traceback_later(timeout, exit=True)

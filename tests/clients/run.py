@@ -15,6 +15,7 @@ status is 1 if any test failed or did not run.
 import argparse
 import fnmatch
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -39,14 +40,14 @@ def command_for(path):
 
 
 def list_tests(path):
-    """Return [(name, timeout)] for one test file, or raise RuntimeError."""
+    """Return [(name, timeout, server_args)] for one test file, or raise RuntimeError."""
     proc = subprocess.run(command_for(path) + ["--list"], capture_output=True, text=True, timeout=30)
     if proc.returncode != 0:
         raise RuntimeError(f"--list failed with status {proc.returncode}:\n{proc.stderr}")
     tests = []
     for line in proc.stdout.splitlines():
-        name, timeout = line.split("\t")
-        tests.append((name, float(timeout)))
+        name, timeout, server_args = line.split("\t")
+        tests.append((name, float(timeout), json.loads(server_args)))
     return tests
 
 
@@ -54,10 +55,10 @@ def tail(text, lines=40):
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def run_one(path, name, timeout, args):
+def run_one(path, name, timeout, server_args, args):
     """Run one test against a new server. Return (status, detail) with status
     one of "PASS", "FAIL", "SKIP"."""
-    server = rpserver.Server(args.server)
+    server = rpserver.Server(args.server, args=server_args)
     try:
         server.start()
     except Exception as e:  # the server could not start: every test fails on it
@@ -131,7 +132,7 @@ def main():
             counts["FAIL"] += 1
             continue
 
-        for name, timeout in tests:
+        for name, timeout, server_args in tests:
             label = f"{base}::{name}"
             if not fnmatch.fnmatch(label, args.pattern) and not fnmatch.fnmatch(label, f"*{args.pattern}*"):
                 continue
@@ -140,7 +141,7 @@ def main():
                 counts["FAIL"] += 1
                 continue
             t0 = time.monotonic()
-            status, detail = run_one(path, name, timeout, args)
+            status, detail = run_one(path, name, timeout, server_args, args)
             counts[status] += 1
             print(f"{status} {label} ({time.monotonic() - t0:.1f}s)", flush=True)
             if detail:

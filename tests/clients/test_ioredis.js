@@ -7,8 +7,9 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const Redis = require('ioredis');
-const { test, run, waitUntil, collector } = require('./harness');
+const { test, run, waitUntil, collector, Skip } = require('./harness');
 
 function connect(ctx, protocol, extra = {}) {
   // retryStrategy null: a dropped connection fails the test instead of reconnecting forever.
@@ -172,5 +173,27 @@ test('resp3_commands_while_subscribed', async (ctx) => {
   assert.deepEqual(await sub.pubsub('NUMSUB', 'x'), ['x', 1]);
   sub.disconnect();
 });
+
+// Resolves true if this machine can listen on ::1.
+function hasIpv6Loopback() {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, '::1', () => server.close(() => resolve(true)));
+  });
+}
+
+test('ipv6_loopback', async (ctx) => {
+  if (!(await hasIpv6Loopback())) throw new Skip('this machine has no IPv6 loopback');
+  const sub = new Redis({ host: '::1', port: ctx.port, retryStrategy: () => null });
+  const pub = connect(ctx, 3);
+  const got = collector(1);
+  sub.on('message', (channel, message) => got.push(message));
+  await sub.subscribe('dual');
+  assert.equal(await pub.publish('dual', 'v4 to v6'), 1);
+  assert.deepEqual(await got.done, ['v4 to v6']);
+  sub.disconnect();
+  pub.disconnect();
+}, { serverArgs: ['--bind', '127.0.0.1 -::1'] });  // "-": optional, see hasIpv6Loopback
 
 run();
