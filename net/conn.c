@@ -455,12 +455,14 @@ static int seg_reserve(rp_net_conn_t *conn)
 
 static struct rp_net_chunk *chunk_get(rp_net_conn_t *conn, size_t want)
 {
-    if (want <= RP_NET_CHUNK_SIZE && conn->spare != NULL) {
+    if (conn->spare != NULL && want <= conn->spare->cap) {
         struct rp_net_chunk *c = conn->spare;
         conn->spare = NULL;
         return c;
     }
-    size_t cap = want > RP_NET_CHUNK_SIZE ? want : RP_NET_CHUNK_SIZE;
+    size_t cap = conn->seg_head == conn->seg_tail ? RP_NET_FIRST_CHUNK_SIZE : RP_NET_CHUNK_SIZE;
+    if (want > cap)
+        cap = want;
     if (cap > SIZE_MAX - sizeof(struct rp_net_chunk))
         return NULL;
     struct rp_net_chunk *c = rp_malloc(sizeof(*c) + cap);
@@ -471,7 +473,7 @@ static struct rp_net_chunk *chunk_get(rp_net_conn_t *conn, size_t want)
 
 static void chunk_put(rp_net_conn_t *conn, struct rp_net_chunk *c)
 {
-    if (conn->spare == NULL && c->cap == RP_NET_CHUNK_SIZE) {
+    if (conn->spare == NULL && c->cap == RP_NET_FIRST_CHUNK_SIZE) {
         conn->spare = c;
         return;
     }

@@ -22,8 +22,12 @@
 // before it drops the queued output and closes anyway.
 #define RP_NET_FLUSH_TIMEOUT_MS 5000
 
-// Private chunks that copied writes go into. A write larger than this gets a
-// chunk of its own size, so one large write is one iovec.
+// Private chunks that copied writes go into. The first chunk of an empty
+// queue is small, because most replies are, and it is the one kept for reuse,
+// so an idle connection holds RP_NET_FIRST_CHUNK_SIZE bytes. Later chunks
+// are larger. A write larger than a chunk gets a chunk of its own size, so
+// one large write is one iovec.
+#define RP_NET_FIRST_CHUNK_SIZE 1024
 #define RP_NET_CHUNK_SIZE 16384
 
 // Input bytes handed to on_data per connection per loop turn, in units of
@@ -140,7 +144,7 @@ struct rp_net_conn {
     struct rp_net_seg *segs;
     uint32_t seg_head, seg_tail, seg_cap;
     size_t out_bytes;              // queued and not accepted by the kernel
-    struct rp_net_chunk *spare;    // one emptied chunk kept for reuse
+    struct rp_net_chunk *spare;    // one emptied first-size chunk kept for reuse
 
     struct rp_net_dlist all_link;      // loop->conns
     struct rp_net_dlist send_link;     // loop->send_list: output to send this turn
