@@ -11,6 +11,7 @@
 
 #include "ringpub/alloc.h"
 #include "ringpub/err.h"
+#include "server/blocking.h"
 #include "server/server.h"
 
 // Protocol errors are logged at most once per this many milliseconds, so
@@ -134,8 +135,10 @@ size_t client_on_data(void *conn_ctx, rp_net_conn_t *conn, const char *data, siz
     struct server *srv = c->srv;
     c->last_interaction_ms = rp_net_loop_now_ms(srv->loop);
 
+    // A client blocked in XREAD leaves its further input unparsed until it
+    // is woken or times out (blocking.c then has the input shown again).
     size_t off = 0;
-    while (off < len) {
+    while (off < len && c->blocked == NULL) {
         struct rp_resp_request req;
         // redis caps request sizes tighter until the client has authenticated.
         rp_resp_request_parser_set_auth_required(c->parser, !c->authenticated);
@@ -219,6 +222,7 @@ void client_on_close(void *conn_ctx, rp_net_conn_t *conn, int err)
 
     if (c->flags & RP_CLIENT_CLOSE_ASAP)
         close_asap_unlink(c);
+    blocking_remove(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -410,7 +414,9 @@ void clients_cron(struct server *srv)
 
         // Idle timeout, from which redis exempts clients with subscriptions
         // (checked against redis 7.0.15: RESP2 and RESP3 subscribers stay).
-        if (idle_limit_ms != 0 && !client_in_pubsub_mode(c) && now - c->last_interaction_ms > idle_limit_ms) {
+        // Blocked clients are exempt too: their own timeout applies.
+        if (idle_limit_ms != 0 && !client_in_pubsub_mode(c) && c->blocked == NULL &&
+            now - c->last_interaction_ms > idle_limit_ms) {
             char who[256];
             describe_client(c, who, sizeof who);
             rp_log(RP_LOG_VERBOSE, "Closing idle client %s", who);

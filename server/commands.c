@@ -12,6 +12,7 @@
 
 #include "ringpub/alloc.h"
 #include "ringpub/err.h"
+#include "server/db.h"
 #include "server/server.h"
 
 // Maximum length of a command name; longer names are unknown.
@@ -26,6 +27,7 @@ static const struct command *const *all_tables(size_t *count)
 {
     static const struct command *const tables[] = {
         rp_cmds_conn, rp_cmds_pubsub, rp_cmds_config, rp_cmds_info, rp_cmds_client, rp_cmds_command,
+        rp_cmds_keys, rp_cmds_stream,
     };
     *count = sizeof tables / sizeof tables[0];
     return tables;
@@ -214,6 +216,14 @@ static const struct command *check_command(struct client *c)
 
     if (c->srv->cfg.requirepass != NULL && !c->authenticated && !(cmd->flags & RP_CMD_NO_AUTH)) {
         reply_error(c, "NOAUTH Authentication required.");
+        return NULL;
+    }
+
+    // maxmemory with the noeviction policy: commands that may grow memory
+    // are rejected once over the limit, after the auth check as in redis.
+    if ((cmd->flags & RP_CMD_DENYOOM) && c->srv->cfg.maxmemory != 0 &&
+        db_used_memory(c->srv) > c->srv->cfg.maxmemory) {
+        reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
         return NULL;
     }
 

@@ -47,6 +47,10 @@ struct config_entry {
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 // The order matches enum rp_net_backend.
 static const char *const io_backend_names[] = {"auto", "uring", "epoll", NULL};
+// The order matches enum rp_appendfsync and redis 7.0's error text listing them.
+static const char *const appendfsync_names[] = {"everysec", "always", "no", NULL};
+// ringpub evicts nothing: writes that need memory fail over maxmemory.
+static const char *const maxmemory_policy_names[] = {"noeviction", NULL};
 
 #define FIELD(f) offsetof(struct config, f)
 #define MB (1024LL * 1024)
@@ -78,6 +82,13 @@ static const struct config_entry config_table[] = {
     {"dir", CFG_STRING, CONFIG_PROTECTED, FIELD(dir), 0, 0, NULL, ""},
     {"save", CFG_SAVE, CONFIG_MULTI_ARG, FIELD(save), 0, 0, NULL, ""},
     {"appendonly", CFG_BOOL, 0, FIELD(appendonly), 0, 0, NULL, "no"},
+    {"appendfilename", CFG_STRING, CONFIG_IMMUTABLE, FIELD(appendfilename), 0, 0, NULL, "appendonly.aof"},
+    {"appendfsync", CFG_ENUM, 0, FIELD(appendfsync), 0, 0, appendfsync_names, "everysec"},
+    {"aof-load-truncated", CFG_BOOL, 0, FIELD(aof_load_truncated), 0, 0, NULL, "yes"},
+    {"auto-aof-rewrite-percentage", CFG_INT, 0, FIELD(auto_aof_rewrite_percentage), 0, INT_MAX, NULL, "100"},
+    {"auto-aof-rewrite-min-size", CFG_MEMORY, 0, FIELD(auto_aof_rewrite_min_size), 0, INT64_MAX, NULL, "64mb"},
+    {"maxmemory", CFG_MEMORY, 0, FIELD(maxmemory), 0, INT64_MAX, NULL, "0"},
+    {"maxmemory-policy", CFG_ENUM, 0, FIELD(maxmemory_policy), 0, 0, maxmemory_policy_names, "noeviction"},
 };
 
 #define CONFIG_COUNT (sizeof config_table / sizeof config_table[0])
@@ -686,7 +697,7 @@ int config_is_default(const struct config *cfg, size_t index)
 // The char * fields of struct config besides bind[], for copying and freeing.
 static const size_t string_fields[] = {
     FIELD(unixsocket), FIELD(requirepass), FIELD(logfile), FIELD(pidfile),
-    FIELD(dir), FIELD(config_file), FIELD(save),
+    FIELD(dir), FIELD(config_file), FIELD(save), FIELD(appendfilename),
 };
 
 #define STRING_FIELD(cfg, i) ((char **)((char *)(cfg) + string_fields[i]))

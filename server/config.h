@@ -47,12 +47,22 @@ struct config {
     // Accepted and reported so that redis tools that query them work.
     char *save;                        // "" : ringpub takes no snapshots
     int appendonly;
+    // Append-only file and memory limit (aof.c, db.c).
+    char *appendfilename;              // a file name inside dir
+    int appendfsync;                   // enum rp_appendfsync
+    int aof_load_truncated;            // drop a torn tail at start instead of refusing to start
+    int auto_aof_rewrite_percentage;   // growth over the last rewrite that starts one; 0 disables
+    uint64_t auto_aof_rewrite_min_size;
+    uint64_t maxmemory;                // bytes; 0 for no limit
+    int maxmemory_policy;              // always 0: noeviction is the only policy
     // client-output-buffer-limit replica (alias slave): stored and reported
     // only, since ringpub has no replicas.
     uint64_t replica_hard_limit;
     uint64_t replica_soft_limit;
     int replica_soft_seconds;
 };
+
+enum rp_appendfsync { RP_FSYNC_EVERYSEC, RP_FSYNC_ALWAYS, RP_FSYNC_NO };
 
 // Sets every setting to its default. Returns 0, or -1 when out of memory.
 int config_init(struct config *cfg);

@@ -15,6 +15,9 @@
 
 #include "ringpub/err.h"
 #include "ringpub/version.h"
+#include "server/aof.h"
+#include "server/blocking.h"
+#include "server/db.h"
 #include "server/server.h"
 
 // File descriptors kept free beyond maxclients for listeners, the ring, the
@@ -103,10 +106,16 @@ static void on_tick(void *loop_ctx)
     }
     clients_cron(srv);
     info_tick(srv);
+    db_active_expire(srv);
+    blocking_tick(srv);
+    aof_tick(srv);
 }
 
 static void before_send(void *loop_ctx)
 {
+    // The AOF is written (and fsynced with appendfsync always) before any
+    // reply of this turn goes out.
+    aof_before_send(loop_ctx);
     server_close_pending(loop_ctx);
 }
 
@@ -204,7 +213,7 @@ static int init_server(struct server *srv)
         snprintf(srv->run_id + i * 2, 3, "%02x", id[i]);
 
     srv->pubsub = rp_ps_registry_create(hash_key);
-    if (srv->pubsub == NULL || commands_init(srv) != 0) {
+    if (srv->pubsub == NULL || commands_init(srv) != 0 || db_init(srv) != 0 || blocking_init(srv) != 0) {
         rp_log(RP_LOG_WARNING, "Out of memory while creating the server");
         return -1;
     }
@@ -281,6 +290,12 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    // The AOF is replayed before any client can connect.
+    if (aof_start(&srv) != 0) {
+        rp_net_loop_free(srv.loop);
+        return 1;
+    }
+
     char addresses[512];
     if (open_listeners(&srv, addresses, sizeof addresses) != 0) {
         rp_net_loop_free(srv.loop);
@@ -303,8 +318,11 @@ int main(int argc, char **argv)
 
     // rp_net_loop_run returns once every connection is closed, so every
     // subscriber is freed before the registry.
+    aof_shutdown(&srv);
     rp_net_loop_free(srv.loop);
     rp_ps_registry_free(srv.pubsub);
+    blocking_free(&srv);
+    db_free(&srv);
     commands_free(&srv);
     if (srv.unixsocket_bound && unlink(srv.cfg.unixsocket) != 0 && errno != ENOENT)
         rp_log(RP_LOG_WARNING, "Could not remove unix socket %s: %s", srv.cfg.unixsocket, strerror(errno));

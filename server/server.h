@@ -50,6 +50,8 @@ extern const struct command rp_cmds_config[];    // config_cmd.c
 extern const struct command rp_cmds_info[];      // cmd_info.c
 extern const struct command rp_cmds_client[];    // cmd_client.c
 extern const struct command rp_cmds_command[];   // cmd_command.c
+extern const struct command rp_cmds_keys[];      // cmd_keys.c: DEL EXISTS EXPIRE TTL SCAN FLUSHALL...
+extern const struct command rp_cmds_stream[];    // cmd_stream.c: XADD XRANGE XREAD XTRIM...
 
 // Builds the lookup table from every rp_cmds_* table. Returns 0 or RP_ERR_NOMEM.
 int commands_init(struct server *srv);
@@ -101,9 +103,26 @@ struct client {
     uint64_t commands_processed;
     struct client *prev, *next;        // server's list of clients, oldest first
     struct client *close_asap_next;    // server's list of clients marked RP_CLIENT_CLOSE_ASAP
+    struct blocked_state *blocked;     // XREAD BLOCK state (blocking.c); NULL when not blocked
 };
 
 // ---- Server -------------------------------------------------------------
+
+// Append-only file state that INFO persistence prints; aof.c keeps it current.
+struct aof_info {
+    int enabled;                       // aof_enabled
+    int loading;                       // loading: 1 while the AOF is replayed at start
+    int rewrite_in_progress;           // aof_rewrite_in_progress
+    int rewrite_scheduled;             // aof_rewrite_scheduled
+    int64_t last_rewrite_time_sec;     // aof_last_rewrite_time_sec, -1 before the first rewrite
+    uint64_t rewrite_start_ms;         // monotonic start of the running rewrite (aof_current_rewrite_time_sec)
+    int last_bgrewrite_ok;             // aof_last_bgrewrite_status: 1 ok, 0 err
+    int last_write_ok;                 // aof_last_write_status: 1 ok, 0 err
+    uint64_t current_size;             // aof_current_size, bytes
+    uint64_t base_size;                // aof_base_size: size after the last rewrite or load
+    uint64_t rewrites;                 // aof_rewrites (INFO stats)
+    uint64_t delayed_fsync;            // aof_delayed_fsync: everysec fsyncs found still running
+};
 
 // Rates and recent peaks that INFO reports, sampled by info_tick() (cmd_info.c).
 #define RP_INFO_RATE_SAMPLES 16        // averaged, as redis's STATS_METRIC_SAMPLES
@@ -156,6 +175,11 @@ struct server {
     uint64_t proto_errors_not_logged;  // protocol errors since then, not logged to limit the rate
     int unixsocket_bound;              // 1 when cfg.unixsocket is listened on (removed at exit)
     struct info_samples info;          // written only by info_tick() and INFO; zero at start
+    struct keyspace *keyspace;         // databases and keys (db.c)
+    struct blocking *blocking;         // clients blocked in XREAD, by key (blocking.c)
+    struct aof *aof;                   // the append-only file, NULL when appendonly is off (aof.c)
+    size_t blocked_clients;            // INFO clients blocked_clients
+    struct aof_info aof_info;          // INFO persistence
 };
 
 // Samples the rates and peaks that INFO reports (instantaneous_ops_per_sec,
