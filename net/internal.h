@@ -201,7 +201,7 @@ struct rp_net_backend_ops {
     // After the last turn: waits until every torn-down connection and
     // stopped listener is released. Bounded in time.
     void (*drain)(rp_net_loop_t *loop);
-    // Operations in flight plus SQEs not yet submitted.
+    // Operations in flight, SQEs not yet submitted and provided buffers not returned.
     unsigned (*outstanding)(rp_net_loop_t *loop);
 };
 
@@ -252,8 +252,8 @@ struct rp_net_test_opts {
     size_t input_high_water;       // 0 for RP_NET_INPUT_HIGH_WATER
 };
 
-// Operations and SQEs the backend still has pending (0 once a stopped loop
-// has drained), for tests that check nothing is left over.
+// Operations, SQEs and provided buffers the backend still has out (0 once a
+// stopped loop has drained), for tests that check nothing is left over.
 unsigned rp_net__backend_outstanding(rp_net_loop_t *loop);
 
 // rp_net_loop_create with test options (copied; may be NULL).

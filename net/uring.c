@@ -53,6 +53,7 @@ struct ur_state {
     size_t br_bytes;
     char *bufs;
     unsigned buf_count;
+    unsigned bufs_out;             // provided buffers received and not yet returned
     int multishot_recv;
     struct rp_net_dlist recv_sync_list;  // live connections whose receive must be armed or cancelled
     struct rp_net_dlist zombies;      // torn down, waiting for their last completion
@@ -106,6 +107,7 @@ static int setup_ring(struct io_uring *ring, unsigned sq_entries)
 
 static void buf_recycle(struct ur_state *st, size_t size, unsigned bid)
 {
+    st->bufs_out--;
     io_uring_buf_ring_add(st->br, st->bufs + (size_t)bid * size, (unsigned)size, (unsigned short)bid,
                           io_uring_buf_ring_mask(st->buf_count), 0);
     io_uring_buf_ring_advance(st->br, 1);
@@ -441,6 +443,8 @@ static void on_recv_cqe(rp_net_loop_t *loop, rp_net_conn_t *conn, const struct i
     int res = cqe->res;
     int has_buf = (cqe->flags & IORING_CQE_F_BUFFER) != 0;
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    if (has_buf)
+        st->bufs_out++;
 
     if (conn == NULL) {
         // A completion for a reused slot: only the buffer matters.
@@ -642,7 +646,7 @@ static void ur_drain(rp_net_loop_t *loop)
 static unsigned ur_outstanding(rp_net_loop_t *loop)
 {
     struct ur_state *st = state(loop);
-    unsigned n = io_uring_sq_ready(&st->ring);
+    unsigned n = io_uring_sq_ready(&st->ring) + st->bufs_out;
     struct rp_net_dlist *node;
     for (node = st->zombies.next; node != &st->zombies; node = node->next)
         n += RP_NET_CONTAINER(node, rp_net_conn_t, zombie_link)->ops;
