@@ -89,7 +89,9 @@ class ServerRun:
                                      stdin=subprocess.DEVNULL, preexec_fn=raise_nofile, cwd=workdir)
         if not wait_ping(self.port):
             self.stop()
-            raise RuntimeError(f"{kind} did not start on port {self.port}: see {self.log.name}")
+            with open(self.log.name, "rb") as f:
+                tail = f.read()[-2000:].decode("utf-8", "replace")
+            raise RuntimeError(f"{kind} did not start on port {self.port}; its log ends with:\n{tail}")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -218,6 +220,8 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="one short run of each scenario against ringpub only")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    # Servers run in a scratch directory, so relative paths would break.
+    args.ringpub, args.redis, args.bench = (os.path.abspath(p) for p in (args.ringpub, args.redis, args.bench))
 
     runs = DEFAULT_RUNS
     if args.only:
