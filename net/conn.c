@@ -65,8 +65,9 @@ rp_net_conn_t *rp_net__conn_lookup(rp_net_loop_t *loop, uint32_t slot, uint32_t 
 
 // ---- Lifetime ---------------------------------------------------------------
 
-rp_net_conn_t *rp_net__conn_new(rp_net_loop_t *loop, int fd, int is_unix, void *ctx)
+rp_net_conn_t *rp_net__conn_new(rp_net_loop_t *loop, int fd, int is_unix, void *ctx, int *err)
 {
+    *err = -ENOMEM;
     if (loop->free_slot == UINT32_MAX && slot_grow(loop) != 0)
         return NULL;
 
@@ -97,8 +98,8 @@ rp_net_conn_t *rp_net__conn_new(rp_net_loop_t *loop, int fd, int is_unix, void *
     conn->slot = slot;
     conn->gen = loop->slot_gens[slot];
 
-    int err = loop->ops->conn_start(conn);
-    if (err != 0) {
+    *err = loop->ops->conn_start(conn);
+    if (*err != 0) {
         loop->slots[slot] = NULL;
         loop->slot_next_free[slot] = loop->free_slot;
         loop->free_slot = slot;
@@ -141,9 +142,10 @@ void rp_net__accepted(rp_net_loop_t *loop, struct rp_net_listener *l, int fd)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
 
-    rp_net_conn_t *conn = rp_net__conn_new(loop, fd, l->is_unix, NULL);
+    int err;
+    rp_net_conn_t *conn = rp_net__conn_new(loop, fd, l->is_unix, NULL, &err);
     if (conn == NULL) {
-        // TODO: out of memory drops the client without a counter, so the
+        // TODO: a client dropped here (out of memory) is not counted, so the
         // server cannot report it in INFO (rejected_connections).
         close(fd);
         return;
@@ -163,9 +165,10 @@ int rp_net_conn_open_fd(rp_net_loop_t *loop, int fd, void *conn_ctx, rp_net_conn
         return -errno;
     int is_unix = ss.ss_family == AF_UNIX;
 
-    rp_net_conn_t *conn = rp_net__conn_new(loop, fd, is_unix, conn_ctx);
+    int err;
+    rp_net_conn_t *conn = rp_net__conn_new(loop, fd, is_unix, conn_ctx, &err);
     if (conn == NULL)
-        return -ENOMEM;
+        return err;
     *out = conn;
     return 0;
 }

@@ -24,7 +24,7 @@
 
 // Private chunks that copied writes go into. The first chunk of an empty
 // queue is small, because most replies are, and it is the one kept for reuse,
-// so an idle connection holds RP_NET_FIRST_CHUNK_SIZE bytes. Later chunks
+// so an idle connection keeps RP_NET_FIRST_CHUNK_SIZE bytes. Later chunks
 // are larger. A write larger than a chunk gets a chunk of its own size, so
 // one large write is one iovec.
 #define RP_NET_FIRST_CHUNK_SIZE 1024
@@ -266,8 +266,9 @@ uint64_t rp_net__mono_ms(void);
 // ---- conn.c: connection lifetime ----
 
 // Allocates a connection for fd (which it then owns) and registers it with
-// the backend. Returns NULL (fd left open) when out of memory.
-rp_net_conn_t *rp_net__conn_new(rp_net_loop_t *loop, int fd, int is_unix, void *ctx);
+// the backend. Returns NULL and stores a negative errno in *err (fd left
+// open) when out of memory or when the backend cannot take fd.
+rp_net_conn_t *rp_net__conn_new(rp_net_loop_t *loop, int fd, int is_unix, void *ctx, int *err);
 
 // Releases a connection whose on_close has run and that no backend operation
 // refers to any more. Does not close the fd (the backend has).
@@ -290,7 +291,8 @@ void rp_net__conn_input(rp_net_conn_t *conn, const char *data, size_t len);
 // Hands held input to on_data (paused or over-share bytes); called once per turn.
 void rp_net__conn_deliver_held(rp_net_conn_t *conn);
 
-// The peer closed its side: flush what is queued, then close with err 0.
+// The peer closed its side: deliver the input still held, flush what is
+// queued, then close with err 0.
 void rp_net__conn_eof(rp_net_conn_t *conn);
 
 // A socket error (negative errno): drop output and close with err.

@@ -751,6 +751,15 @@ static void test_address_in_use_is_reported(void **state)
     assert_int_equal(access(path, F_OK), 0);
     unlink(path);
 
+    // rp_net_conn_open_fd takes sockets only and says why it rejects a fd.
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    rp_net_conn_t *conn = NULL;
+    assert_int_equal(rp_net_conn_open_fd(loop, pipe_fds[0], NULL, &conn), -ENOTSOCK);
+    assert_null(conn);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+
     rp_net_loop_free(loop);
     assert_int_equal(alloc_live(), before);
 }
