@@ -39,8 +39,8 @@ async function waitUntil(predicate, { timeoutMs = 5000, intervalMs = 10, what = 
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last value ${JSON.stringify(last)})`);
 }
 
-// Returns a promise for the next `count` values pushed into the returned
-// collector's push(); rejects after timeoutMs with what arrived so far.
+// Returns a collector: its `done` promise resolves with the first `count`
+// values given to push(), or rejects after timeoutMs listing the last arrivals.
 function collector(count, { timeoutMs = 5000, what = 'messages' } = {}) {
   const items = [];
   let resolveFn;
@@ -87,9 +87,13 @@ async function main() {
     for (const t of tests) process.stdout.write(`${t.name}\t${t.timeout}\t${JSON.stringify(t.serverArgs)}\n`);
     return 0;
   }
+  if (!args.port || !args.test) {
+    process.stderr.write('usage: --port P --test NAME [--server KIND], or --list\n');
+    return 2;
+  }
   const found = tests.find((t) => t.name === args.test);
-  if (!found || !args.port) {
-    process.stderr.write(`usage: --port P --test NAME (test ${JSON.stringify(args.test)} not found?)\n`);
+  if (!found) {
+    process.stderr.write(`no test named ${JSON.stringify(args.test)} in ${process.argv[1]}\n`);
     return 2;
   }
   const ctx = { port: Number(args.port), host: HOST, server: args.server || 'redis' };

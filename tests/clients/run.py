@@ -61,7 +61,8 @@ def run_one(path, name, timeout, server_args, args):
     server = rpserver.Server(args.server, args=server_args)
     try:
         server.start()
-    except Exception as e:  # the server could not start: every test fails on it
+    except Exception as e:  # a server that does not start fails the test, with its log
+        server.__exit__(None, None, None)
         return "FAIL", f"server did not start: {e}"
 
     status, detail = "FAIL", ""

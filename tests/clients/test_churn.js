@@ -48,7 +48,7 @@ for (const protocol of [2, 3]) {
     await steady.subscribe(...CHANNELS);
 
     const churners = Array.from({ length: CHURNERS }, () => new Redis(options));
-    // Patterns and channels delivered to churners are ignored; they only must not break anything.
+    // Churners ignore what they receive: they only have to leave the server consistent.
     for (const c of churners) c.on('message', () => {}).on('pmessage', () => {});
 
     const publishing = (async () => {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // ioredis (version pinned in package.json) against the server, in RESP2 and
 // RESP3. ioredis 6 sends HELLO 3, CLIENT SETINFO and CLIENT
-// MAINT_NOTIFICATIONS on connect, then INFO for its ready check, and goes on
+// MAINT_NOTIFICATIONS on connect, then INFO for its ready check, and continues
 // when the CLIENT subcommands fail. Every test runs once per protocol.
 
 'use strict';

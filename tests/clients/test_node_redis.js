@@ -2,7 +2,7 @@
 // node-redis (the npm "redis" package, version pinned in package.json)
 // against the server, in RESP2 and RESP3. On connect it sends HELLO 3 (RESP3
 // only), CLIENT SETINFO LIB-VER and LIB-NAME, and CLIENT MAINT_NOTIFICATIONS,
-// and goes on when the CLIENT subcommands fail. Every test runs once per
+// and continues when the CLIENT subcommands fail. Every test runs once per
 // protocol.
 
 'use strict';

@@ -71,7 +71,7 @@ def dashboard_with_redis_py(ctx):
     # When the mailer goes away the counts follow.
     services.pop("mailer").close()
     wait_until(lambda: dash.pubsub_numsub("orders") == [(b"orders", 2)], what="mailer's subscription gone")
-    assert dash.pubsub_numpat() == 2     # the auditor still holds orders.*
+    assert dash.pubsub_numpat() == 2     # the auditor is still subscribed to orders.*
     assert dash.publish("orders.created", "o-3") == 1
     assert "mailer" not in client_list_by_name(dash.client_list())
     assert dash.info("clients")["connected_clients"] == 4

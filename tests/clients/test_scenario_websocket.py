@@ -43,8 +43,8 @@ def create_app(redis_host, redis_port):
         current = {"room": room}
 
         async def forward():
-            # The only reader of the subscriber connection: confirmations are
-            # passed on too, so the browser knows when it is in a room.
+            # This task is the only reader of the subscriber connection. It
+            # passes confirmations on too, so the browser learns when it is in a room.
             async for message in pubsub.listen():
                 name = message["channel"].decode().split(":", 1)[1] if message["channel"] else None
                 if message["type"] == "subscribe":
