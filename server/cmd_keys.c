@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Generic key commands over the keyspace (db.h): DEL, UNLINK, EXISTS, TYPE,
-// the EXPIRE family, TTL, PERSIST, KEYS, SCAN, DBSIZE, FLUSHDB and FLUSHALL,
-// with redis 7.0's replies and error texts. Every change is logged to the
+// the EXPIRE family, TTL, PERSIST, KEYS, SCAN, DBSIZE, FLUSHDB, FLUSHALL and
+// BGREWRITEAOF, with redis 7.0's replies and error texts. Every change is logged to the
 // AOF in the form replay needs: relative expiries become PEXPIREAT.
 
 #include <ctype.h>
@@ -444,7 +444,22 @@ static void cmd_flushall(struct client *c)
     reply_ok(c);
 }
 
+// BGREWRITEAOF sits here with the keyspace commands because it snapshots
+// the keyspace; aof.c does the work.
+static void cmd_bgrewriteaof(struct client *c)
+{
+    int rc = aof_rewrite_start(c->srv);
+    if (rc == 0)
+        reply_simple(c, "Background append only file rewriting started");
+    else if (rc == 1)
+        reply_error(c, "ERR Background append only file rewriting already in progress");
+    else
+        reply_error(c, "ERR Can't execute an AOF background rewriting. Please check the server logs for more "
+                       "information.");
+}
+
 const struct command rp_cmds_keys[] = {
+    {"bgrewriteaof", 1, 0, cmd_bgrewriteaof, NULL},
     {"del", -2, RP_CMD_WRITE, del_generic, NULL},
     {"unlink", -2, RP_CMD_WRITE, del_generic, NULL},
     {"exists", -2, RP_CMD_READONLY, cmd_exists, NULL},

@@ -177,7 +177,7 @@ struct server {
     struct info_samples info;          // written only by info_tick() and INFO; zero at start
     struct keyspace *keyspace;         // databases and keys (db.c)
     struct blocking *blocking;         // clients blocked in XREAD, by key (blocking.c)
-    struct aof *aof;                   // the append-only file, NULL when appendonly is off (aof.c)
+    struct aof *aof;                   // the append-only file state, its fd closed when appendonly is off (aof.c)
     size_t blocked_clients;            // INFO clients blocked_clients
     struct aof_info aof_info;          // INFO persistence
 };

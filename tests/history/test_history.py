@@ -1,0 +1,507 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Integration tests of message history: streams, expiry and the AOF.
+
+Each test starts its own ringpub-server on loopback (tests/lib/rpserver.py
+picks free ports) and drives it through redis-py, as an application would:
+PUBLISH plus XADD with MAXLEN, XREVRANGE on join, blocking XREAD readers,
+expiring keys, and an append-only file that must survive SIGKILL, a torn
+tail and a background rewrite under load.
+
+Environment: RINGPUB_SERVER (the binary, required), RINGPUB_IO_BACKEND
+("uring" or "epoll", optional).
+
+Usage: test_history.py [-k SUBSTRING] [-v]
+Prints one line per test and a last line "N passed, N failed"; the exit
+status is 1 when a test failed.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+import redis
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import rpserver  # noqa: E402  (found through sys.path)
+
+TIMEOUT = 5.0
+
+
+def client(srv, **kw):
+    return redis.Redis(host="127.0.0.1", port=srv.port, socket_timeout=TIMEOUT, **kw)
+
+
+def wait_for(predicate, timeout=5.0, step=0.02):
+    """Poll predicate until it returns true or timeout seconds pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(step)
+        value = predicate()
+    return value
+
+
+_info_counts_blocked = None
+
+
+def wait_blocked(r, n):
+    """Wait until n clients are blocked, as INFO clients blocked_clients reports.
+
+    Until INFO reports the counter (it printed a fixed 0 when these tests were
+    written), a short sleep stands in for the wait and a note says so.
+    """
+    global _info_counts_blocked
+    if _info_counts_blocked is False:
+        time.sleep(0.3)
+        return True
+    if wait_for(lambda: r.info("clients")["blocked_clients"] == n, timeout=2.0):
+        if n > 0:
+            _info_counts_blocked = True
+        return True
+    if _info_counts_blocked is None and r.info("clients")["blocked_clients"] == 0:
+        print("NOTE: INFO blocked_clients stays 0 on this build; its checks are skipped")
+        _info_counts_blocked = False
+        return True
+    return False
+
+
+class AofServer:
+    """A ringpub-server whose dir (and AOF) outlives restarts."""
+
+    def __init__(self, extra=()):
+        self.dir = tempfile.mkdtemp(prefix="rp-history-")
+        self.extra = list(extra)
+        self.srv = None
+
+    def start(self, expect_failure=False):
+        args = ["--dir", self.dir, "--appendonly", "yes"] + self.extra
+        self.srv = rpserver.Server("ringpub", args=args)
+        if expect_failure:
+            proc = subprocess.run(self.srv.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=10)
+            shutil.rmtree(self.srv.workdir, ignore_errors=True)
+            self.srv = None
+            return proc
+        self.srv.start()
+        return self.srv
+
+    def kill(self):
+        """SIGKILL the server, as a crash would."""
+        self.srv.proc.send_signal(signal.SIGKILL)
+        self.srv.proc.wait(10)
+        self.srv.stop()
+        shutil.rmtree(self.srv.workdir, ignore_errors=True)
+        self.srv = None
+
+    def stop(self):
+        if self.srv is not None:
+            self.srv.stop()
+            shutil.rmtree(self.srv.workdir, ignore_errors=True)
+            self.srv = None
+
+    def aof_path(self):
+        return os.path.join(self.dir, "appendonly.aof")
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Streams as message history
+
+
+def test_publish_and_history_on_join():
+    with rpserver.Server("ringpub") as srv:
+        r = client(srv)
+        sub = client(srv).pubsub()
+        sub.subscribe("room:1")
+        assert sub.get_message(timeout=TIMEOUT)["type"] == "subscribe"
+
+        sent = []
+        for i in range(1200):
+            body = '{"n": %d}' % i
+            r.publish("room:1", body)
+            sent.append(r.xadd("history:room:1", {"data": body}, maxlen=1000, approximate=False))
+        assert r.xlen("history:room:1") == 1000
+
+        # A joining user shows the last 50, newest first.
+        last = r.xrevrange("history:room:1", "+", "-", count=50)
+        assert len(last) == 50
+        assert [e[0] for e in last] == list(reversed(sent[-50:]))
+        assert last[0][1] == {b"data": b'{"n": 1199}'}
+        assert last[-1][1] == {b"data": b'{"n": 1150}'}
+
+        # Live subscribers got every message, in order.
+        got = []
+        deadline = time.monotonic() + TIMEOUT
+        while len(got) < 1200 and time.monotonic() < deadline:
+            m = sub.get_message(timeout=0.5)
+            if m and m["type"] == "message":
+                got.append(m["data"])
+        assert len(got) == 1200
+        assert got[0] == b'{"n": 0}'
+        assert got[-1] == b'{"n": 1199}'
+
+        # Catching up from the last id seen.
+        after = r.xread({"history:room:1": sent[-3]})
+        assert [e[0] for e in after[0][1]] == sent[-2:]
+
+
+def test_approximate_maxlen_keeps_at_most_a_block_more():
+    with rpserver.Server("ringpub") as srv:
+        r = client(srv)
+        for i in range(1500):
+            r.xadd("h", {"i": i}, maxlen=1000, approximate=True)
+            n = r.xlen("h")
+            assert n >= min(i + 1, 1000), (i, n)
+            assert n <= 1000 + 100, (i, n)
+
+
+# ---------------------------------------------------------------------------
+# Blocking XREAD
+
+
+def test_blocked_readers_served_in_arrival_order():
+    with rpserver.Server("ringpub") as srv:
+        r = client(srv)
+        results = {}
+        order = []
+        lock = threading.Lock()
+
+        def reader(name):
+            c = client(srv)
+            reply = c.xread({"s": "$"}, block=5000)
+            with lock:
+                order.append(name)
+                results[name] = reply
+
+        threads = []
+        for name in ("first", "second", "third"):
+            t = threading.Thread(target=reader, args=(name,))
+            t.start()
+            threads.append(t)
+            assert wait_blocked(r, len(threads))
+
+        r.xadd("s", {"m": "1"}, id="1-1")
+        for t in threads:
+            t.join(TIMEOUT)
+        assert order == ["first", "second", "third"]
+        for name in order:
+            assert results[name] == [[b"s", [(b"1-1", {b"m": b"1"})]]]
+        assert wait_blocked(r, 0)
+
+
+def test_blocked_reader_times_out_with_null():
+    with rpserver.Server("ringpub") as srv:
+        r = client(srv)
+        t0 = time.monotonic()
+        assert r.xread({"s": "$"}, block=200) == []
+        elapsed = time.monotonic() - t0
+        assert 0.15 <= elapsed < 2.0, elapsed
+        # The raw reply is the RESP2 null array.
+        s = rpserver.connect(srv.port)
+        s.sendall(b"*6\r\n$5\r\nXREAD\r\n$5\r\nBLOCK\r\n$2\r\n50\r\n$7\r\nSTREAMS\r\n$1\r\ns\r\n$1\r\n$\r\n")
+        assert s.recv(64) == b"*-1\r\n"
+        s.close()
+
+
+def test_block_zero_waits_until_woken():
+    with rpserver.Server("ringpub") as srv:
+        r = client(srv)
+        box = {}
+
+        def reader():
+            box["reply"] = client(srv).xread({"s": "$"}, block=0)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        assert wait_blocked(r, 1)
+        time.sleep(0.6)
+        assert t.is_alive()
+        r.xadd("s", {"k": "v"}, id="5-5")
+        t.join(TIMEOUT)
+        assert not t.is_alive()
+        assert box["reply"] == [[b"s", [(b"5-5", {b"k": b"v"})]]]
+
+
+def test_blocked_client_disconnect_and_kill_cleaned_up():
+    with rpserver.Server("ringpub") as srv:
+        r = client(srv)
+        gone = rpserver.connect(srv.port)
+        gone.sendall(b"*6\r\n$5\r\nXREAD\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n$7\r\nSTREAMS\r\n$1\r\ns\r\n$1\r\n$\r\n")
+        killed = client(srv)
+        killed_id = killed.client_id()
+        box = {}
+
+        def reader():
+            try:
+                killed.xread({"s": "$"}, block=0)
+            except redis.ConnectionError as e:
+                box["error"] = e
+
+        t = threading.Thread(target=reader)
+        t.start()
+        assert wait_blocked(r, 2)
+
+        gone.close()
+        assert wait_blocked(r, 1)
+        assert r.client_kill_filter(_id=killed_id) == 1
+        t.join(TIMEOUT)
+        assert "error" in box
+        assert wait_blocked(r, 0)
+
+        # Nobody is left to serve: the XADD works and the server stays up.
+        r.xadd("s", {"a": "b"}, id="1-1")
+        assert r.xlen("s") == 1
+        assert r.ping()
+
+
+# ---------------------------------------------------------------------------
+# Expiry
+
+
+def test_expired_key_removed_lazily():
+    with rpserver.Server("ringpub") as srv:
+        r = client(srv)
+        r.xadd("e", {"a": "1"}, id="1-1")
+        assert r.pexpire("e", 100)
+        assert 0 < r.pttl("e") <= 100
+        time.sleep(0.25)
+        assert r.xlen("e") == 0
+        assert r.exists("e") == 0
+        assert r.ttl("e") == -2
+
+
+def test_expired_keys_removed_actively():
+    with rpserver.Server("ringpub") as srv:
+        r = client(srv)
+        for i in range(200):
+            r.xadd("v%d" % i, {"a": "1"}, id="1-1")
+            r.pexpire("v%d" % i, 100)
+        r.xadd("keep", {"a": "1"}, id="1-1")
+        # DBSIZE touches no key, so only the active cycle can lower it.
+        assert wait_for(lambda: r.dbsize() == 1, timeout=10.0)
+        assert r.keys("*") == [b"keep"]
+
+
+# ---------------------------------------------------------------------------
+# Append-only file
+
+
+def test_crash_keeps_every_acknowledged_entry():
+    a = AofServer(["--appendfsync", "always"])
+    try:
+        srv = a.start()
+        r = client(srv)
+        acked = []
+        stop = threading.Event()
+
+        def writer():
+            w = client(srv)
+            i = 0
+            while not stop.is_set() and i < 100000:
+                try:
+                    acked.append((w.xadd("log", {"i": str(i)}), str(i).encode()))
+                except (redis.ConnectionError, redis.TimeoutError):
+                    return
+                i += 1
+
+        t = threading.Thread(target=writer)
+        t.start()
+        assert wait_for(lambda: len(acked) >= 300, timeout=10.0)
+        a.kill()
+        stop.set()
+        t.join(TIMEOUT)
+        assert len(acked) >= 300
+
+        srv = a.start()
+        r = client(srv)
+        entries = r.xrange("log", "-", "+")
+        # Every acknowledged entry is there, in order; at most the one
+        # in flight at the kill follows, and it is whole.
+        assert len(entries) >= len(acked)
+        assert len(entries) <= len(acked) + 1
+        for (eid, fields), (acked_id, value) in zip(entries, acked):
+            assert eid == acked_id
+            assert fields == {b"i": value}
+        if len(entries) > len(acked):
+            assert entries[-1][1] == {b"i": str(len(acked)).encode()}
+    finally:
+        a.cleanup()
+
+
+def test_torn_tail_dropped_or_rejected():
+    a = AofServer()
+    try:
+        srv = a.start()
+        r = client(srv)
+        for i in range(10):
+            r.xadd("t", {"i": str(i)}, id="%d-1" % (i + 1))
+        r.expire("t", 1000)
+        a.stop()
+
+        size = os.path.getsize(a.aof_path())
+        with open(a.aof_path(), "r+b") as f:
+            f.truncate(size - 5)
+
+        # aof-load-truncated no: the server does not start and says why.
+        a.extra = ["--aof-load-truncated", "no"]
+        proc = a.start(expect_failure=True)
+        assert proc.returncode != 0
+        assert b"incomplete command" in proc.stdout, proc.stdout
+        assert os.path.getsize(a.aof_path()) == size - 5
+
+        # The default (yes) drops the torn command and truncates the file.
+        a.extra = []
+        srv = a.start()
+        assert b"dropped its last" in srv.log().encode()
+        r = client(srv)
+        assert r.xlen("t") == 10
+        assert r.ttl("t") == -1
+        a.stop()
+        assert os.path.getsize(a.aof_path()) < size - 5
+
+        # Restarting on the repaired file needs no repair.
+        srv = a.start()
+        assert b"dropped its last" not in srv.log().encode()
+        assert client(srv).xlen("t") == 10
+    finally:
+        a.cleanup()
+
+
+def test_corrupt_middle_always_rejected():
+    a = AofServer()
+    try:
+        srv = a.start()
+        r = client(srv)
+        for i in range(5):
+            r.xadd("c", {"i": str(i)}, id="%d-1" % (i + 1))
+        a.stop()
+        with open(a.aof_path(), "r+b") as f:
+            data = bytearray(f.read())
+            at = data.index(b"*5", 40)
+            data[at] = ord("?")
+            f.seek(0)
+            f.write(data)
+        proc = a.start(expect_failure=True)
+        assert proc.returncode != 0
+        assert b"corrupt" in proc.stdout, proc.stdout
+        assert b"offset %d" % at in proc.stdout, proc.stdout
+    finally:
+        a.cleanup()
+
+
+def test_bgrewriteaof_under_writes_loses_nothing():
+    a = AofServer(["--appendfsync", "everysec"])
+    try:
+        srv = a.start()
+        r = client(srv)
+        for i in range(2000):
+            r.xadd("big", {"i": str(i)}, maxlen=500, approximate=False)
+        r.xadd("gone", {"a": "b"}, id="1-1")
+        r.xdel("gone", "1-1")
+        r.xadd("ttl", {"a": "b"}, id="1-1")
+        r.expire("ttl", 1000)
+        other = client(srv, db=3)
+        other.xadd("db3", {"a": "b"}, id="7-7")
+
+        acked = []
+        stop = threading.Event()
+
+        def writer():
+            w = client(srv)
+            i = 0
+            while not stop.is_set() and i < 100000:
+                acked.append(w.xadd("live", {"i": str(i)}))
+                i += 1
+
+        t = threading.Thread(target=writer)
+        t.start()
+        assert wait_for(lambda: len(acked) > 100)
+        # The server log says when a rewrite ends (INFO persistence may not
+        # list aof_rewrite_in_progress yet).
+        assert r.bgrewriteaof()
+        assert wait_for(lambda: srv.log().count("rewrite finished") == 1, timeout=10.0)
+        assert wait_for(lambda: len(acked) > 2000, timeout=10.0)
+        assert r.bgrewriteaof()
+        time.sleep(0.3)
+        stop.set()
+        t.join(TIMEOUT)
+        assert wait_for(lambda: srv.log().count("rewrite finished") == 2, timeout=10.0)
+        before = r.xrange("big", "-", "+")
+        a.stop()
+
+        srv = a.start()
+        r = client(srv)
+        assert [e[0] for e in r.xrange("live", "-", "+")] == acked
+        assert r.xrange("big", "-", "+") == before
+        assert r.xlen("gone") == 0
+        assert r.exists("gone") == 1
+        try:
+            r.xadd("gone", {"a": "b"}, id="1-1")
+            raise AssertionError("XADD below the last id of an emptied stream was accepted")
+        except redis.ResponseError as e:
+            assert "equal or smaller" in str(e)
+        assert 990 <= r.ttl("ttl") <= 1000
+        assert client(srv, db=3).xrange("db3", "-", "+") == [(b"7-7", {b"a": b"b"})]
+    finally:
+        a.cleanup()
+
+
+def test_expire_logged_as_absolute_time():
+    a = AofServer(["--appendfsync", "always"])
+    try:
+        srv = a.start()
+        r = client(srv)
+        r.xadd("k", {"a": "b"}, id="1-1")
+        r.expire("k", 1)
+        a.stop()
+        with open(a.aof_path(), "rb") as f:
+            data = f.read()
+        assert b"PEXPIREAT" in data
+        assert b"\r\nEXPIRE\r\n" not in data
+        time.sleep(1.2)
+        srv = a.start()
+        assert client(srv).exists("k") == 0
+    finally:
+        a.cleanup()
+
+
+# ---------------------------------------------------------------------------
+
+
+def main(argv):
+    pattern = None
+    if "-k" in argv:
+        pattern = argv[argv.index("-k") + 1]
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
+    passed = failed = 0
+    for name, fn in tests:
+        if pattern and pattern not in name:
+            continue
+        t0 = time.monotonic()
+        try:
+            fn()
+        except Exception:  # noqa: BLE001  (a failing test is reported, then the next one runs)
+            failed += 1
+            print("FAIL %s" % name)
+            traceback.print_exc()
+        else:
+            passed += 1
+            print("ok   %s (%.2fs)" % (name, time.monotonic() - t0))
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
