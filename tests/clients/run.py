@@ -31,6 +31,10 @@ NODE = "node"
 SKIP_STATUS = 77
 # Time run.py grants a test above its own timeout, for process start-up.
 STARTUP_GRACE = 10
+# After this many tests in a row whose server did not start, the rest are
+# reported as not run instead of each waiting for the start timeout.
+MAX_START_FAILURES = 3
+START_FAILURE = "server did not start"
 
 
 def command_for(path):
@@ -63,7 +67,7 @@ def run_one(path, name, timeout, server_args, args):
         server.start()
     except Exception as e:  # a server that does not start fails the test, with its log
         server.__exit__(None, None, None)
-        return "FAIL", f"server did not start: {e}"
+        return "FAIL", f"{START_FAILURE}: {e}"
 
     status, detail = "FAIL", ""
     try:
@@ -117,6 +121,7 @@ def main():
     started = time.monotonic()
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     node_ready = os.path.isdir(os.path.join(HERE, "node_modules"))
+    start_failures = 0
 
     files = sorted(glob.glob(os.path.join(HERE, "test_*.py")) + glob.glob(os.path.join(HERE, "test_*.js")))
     for path in files:
@@ -141,8 +146,14 @@ def main():
                 print(f"FAIL {label}: not run, the suite passed its {args.deadline:.0f}s deadline", flush=True)
                 counts["FAIL"] += 1
                 continue
+            if start_failures >= MAX_START_FAILURES:
+                print(f"FAIL {label}: not run, the server failed to start {start_failures} times in a row",
+                      flush=True)
+                counts["FAIL"] += 1
+                continue
             t0 = time.monotonic()
             status, detail = run_one(path, name, timeout, server_args, args)
+            start_failures = start_failures + 1 if detail.startswith(START_FAILURE) else 0
             counts[status] += 1
             print(f"{status} {label} ({time.monotonic() - t0:.1f}s)", flush=True)
             if detail:
