@@ -164,6 +164,9 @@ static void start_server(uint8_t header)
     };
     if (rp_net_loop_create(&net_cfg, &handlers, &srv, &srv.loop) != 0)
         abort();
+    // NOTE: aof.c writes no file yet. Once it does, CONFIG SET appendonly yes
+    // and BGREWRITEAOF from the fuzzer would write appendonly.aof in the
+    // working directory and fork, so dir must then point somewhere disposable.
     if (aof_start(&srv) != 0)
         abort();
 }
