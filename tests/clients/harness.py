@@ -102,6 +102,19 @@ async def async_wait_until(predicate, timeout=5.0, interval=0.01, what="conditio
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value {last!r})")
 
 
+async def receive_data(pubsub, count):
+    """Return the data of the next count messages on a redis.asyncio PubSub.
+
+    Waits without a limit: callers bound it with asyncio.wait_for.
+    """
+    received = []
+    while len(received) < count:
+        message = await pubsub.get_message(timeout=1.0)
+        if message is not None:
+            received.append(message["data"])
+    return received
+
+
 def read_until_close(sock, timeout=5.0, limit=1 << 20):
     """Read from sock until EOF or reset; return the bytes read.
 

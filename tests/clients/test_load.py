@@ -8,7 +8,7 @@ import asyncio
 import random
 
 import harness
-from harness import test, wait_until
+from harness import receive_data, test, wait_until
 
 CHANNELS = 5000
 
@@ -127,15 +127,7 @@ async def large_messages_many_subscribers(ctx):
     for data in payloads:
         assert await publisher.publish("big", data) == BIG_SUBSCRIBERS
 
-    async def drain(p):
-        got = []
-        while len(got) < BIG_MESSAGES:
-            m = await p.get_message(timeout=1.0)
-            if m is not None:
-                got.append(m["data"])
-        return got
-
-    results = await asyncio.wait_for(asyncio.gather(*(drain(p) for p in subs)), 45)
+    results = await asyncio.wait_for(asyncio.gather(*(receive_data(p, BIG_MESSAGES) for p in subs)), 45)
     bad = [i for i, got in enumerate(results) if got != payloads]
     assert not bad, f"{len(bad)} subscribers got wrong payloads"
     await asyncio.gather(*(p.reset() for p in subs))

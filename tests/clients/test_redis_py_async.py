@@ -6,7 +6,7 @@ subscriber connections on one channel."""
 import asyncio
 
 import harness
-from harness import async_wait_until, test
+from harness import async_wait_until, receive_data, test
 
 
 async def next_message(p, timeout=5.0):
@@ -128,16 +128,8 @@ async def thousand_subscribers_one_channel(ctx):
     for i in range(FANOUT_MESSAGES):
         assert await publisher.publish("fanout", f"m{i}") == SUBSCRIBERS
 
-    async def drain(p):
-        got = []
-        while len(got) < FANOUT_MESSAGES:
-            m = await p.get_message(timeout=1.0)
-            if m is not None:
-                got.append(m["data"])
-        return got
-
     expected = [f"m{i}".encode() for i in range(FANOUT_MESSAGES)]
-    results = await asyncio.wait_for(asyncio.gather(*(drain(p) for p in subs)), 60)
+    results = await asyncio.wait_for(asyncio.gather(*(receive_data(p, FANOUT_MESSAGES) for p in subs)), 60)
     wrong = [n for n, got in enumerate(results) if got != expected]
     assert not wrong, f"{len(wrong)} subscribers got a wrong stream, first: {results[wrong[0]][:5]}"
 
