@@ -48,6 +48,14 @@ def connect_commands(ctx):
         assert field in mine[0], f"CLIENT LIST has no {field}= field: {mine[0]}"
     assert mine[0]["sub"] == "0" and mine[0]["psub"] == "0"
 
+    # CLIENT INFO describes this connection in the CLIENT LIST format.
+    me = r.client_info()
+    assert me["name"] == "rp-py-sync", me
+    assert str(me["id"]) == mine[0]["id"], (me, mine[0])   # redis-py 4.3.4 converts some fields to int
+    assert me["cmd"] == "client|info", me
+    r.client_setname("renamed")
+    assert r.client_getname() == "renamed"
+
     info = r.info()
     assert "redis_version" in info, sorted(info)
     clients = r.info("clients")
