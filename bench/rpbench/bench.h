@@ -103,12 +103,17 @@ struct bench {
     // Generator CPU use while publishing, to flag a client-bound result.
     double cpu_start_s;
     double cpu_stop_s;
+    // The server's CPU time over the same span, when --server-pid is given:
+    // a server below 1.0 core was not the bottleneck.
+    double server_cpu_start_s;
+    double server_cpu_stop_s;
     bool slow_disconnected;
 };
 
 uint64_t now_ns(void);
 double process_cpu_seconds(void);
 uint64_t read_rss_kb(int pid);
+double read_cpu_seconds(int pid);
 
 // conn.c
 int bconn_open(struct bench *b, struct bconn *c, bool publisher, unsigned index);

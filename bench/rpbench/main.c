@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ringpub/alloc.h"
 
@@ -57,6 +58,32 @@ uint64_t read_rss_kb(int pid)
     return kb;
 }
 
+double read_cpu_seconds(int pid)
+{
+    if (pid <= 0)
+        return 0;
+
+    char path[64], line[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char *got = fgets(line, sizeof(line), f);
+    fclose(f);
+    if (got == NULL)
+        return 0;
+
+    // utime and stime are fields 14 and 15; the command name (field 2) may
+    // hold spaces, so count from the closing parenthesis.
+    char *p = strrchr(line, ')');
+    if (p == NULL)
+        return 0;
+    unsigned long long utime = 0, stime = 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static const struct {
     const char *name;
     enum scenario sc;
@@ -93,7 +120,7 @@ static void usage(FILE *out)
             "  -h, --host ADDR        server address (default 127.0.0.1)\n"
             "  -p, --port N           server port (default 6379)\n"
             "  -s, --subscribers N    subscriber connections\n"
-            "  -P, --publishers N     publisher connections\n"
+            "  -P, --publishers N     publisher connections (default 1; fanin 50)\n"
             "  -c, --channels N       channels\n"
             "  -k, --patterns N       patterns (per subscriber for 'patterns')\n"
             "  -r, --rate N           messages per second in total (fanin, slow)\n"
@@ -128,7 +155,8 @@ static void apply_defaults(struct options *o, const unsigned char *given)
     case SC_FANOUT:
         if (!given['s'])
             o->subscribers = 100;
-        o->publishers = 1;
+        if (!given['P'])
+            o->publishers = 1;
         break;
     case SC_FANIN:
         if (!given['s'])
@@ -145,21 +173,24 @@ static void apply_defaults(struct options *o, const unsigned char *given)
             o->subscribers = 100;
         if (!given['c'])
             o->channels = 10000;
-        o->publishers = 1;
+        if (!given['P'])
+            o->publishers = 1;
         break;
     case SC_PATTERNS:
         if (!given['s'])
             o->subscribers = 100;
         if (!given['k'])
             o->patterns = 10;
-        o->publishers = 1;
+        if (!given['P'])
+            o->publishers = 1;
         break;
     case SC_PATTERNS_SHARED:
         if (!given['s'])
             o->subscribers = 10;
         if (!given['k'])
             o->patterns = 1000;
-        o->publishers = 1;
+        if (!given['P'])
+            o->publishers = 1;
         break;
     case SC_CONNECTIONS:
         if (!given['s'])
@@ -173,7 +204,8 @@ static void apply_defaults(struct options *o, const unsigned char *given)
             o->rate = 20000;
         if (!given['z'])
             o->payload = 1024;
-        o->publishers = 1;
+        if (!given['P'])
+            o->publishers = 1;
         break;
     }
     if (o->channels == 0)
@@ -440,6 +472,7 @@ static void start_publishing(struct bench *b, uint64_t now)
     b->subscribed_ns = now;
     b->start_ns = now;
     b->cpu_start_s = process_cpu_seconds();
+    b->server_cpu_start_s = read_cpu_seconds(b->opt.server_pid);
     b->rss_before_kb = b->rss_before_kb ? b->rss_before_kb : read_rss_kb(b->opt.server_pid);
 
     // Publisher i starts i/rate seconds in, so the total stream is evenly spaced.
@@ -499,6 +532,7 @@ static void finish_running(struct bench *b, uint64_t now)
 {
     b->stop_ns = now;
     b->cpu_stop_s = process_cpu_seconds();
+    b->server_cpu_stop_s = read_cpu_seconds(b->opt.server_pid);
     b->drain_deadline_ns = now + DRAIN_NS;
     b->phase = PH_DRAINING;
 }

@@ -16,6 +16,7 @@ struct summary {
     uint64_t duplicated;
     uint64_t out_of_order;
     double busy;               // generator CPU seconds per wall second while publishing
+    double server_busy;        // the same for the server, 0 when its pid is unknown
     bool generator_bound;
     double subscribe_rate;     // subscriptions confirmed per second
     double mem_per_conn;       // bytes of server RSS per subscriber connection
@@ -40,8 +41,10 @@ static void summarise(const struct bench *b, struct summary *s)
     if (b->opt.scenario == SC_SLOW)
         s->expected = s->published * (uint64_t)(b->sub_count - 1);
     s->lost = s->expected > s->delivered ? s->expected - s->delivered : 0;
-    if (s->seconds > 0)
+    if (s->seconds > 0) {
         s->busy = (b->cpu_stop_s - b->cpu_start_s) / s->seconds;
+        s->server_busy = (b->server_cpu_stop_s - b->server_cpu_start_s) / s->seconds;
+    }
     // One core saturated, or paced sends more than a millisecond late at p99:
     // the figures then measure the generator as much as the server.
     s->generator_bound = s->busy > 0.9 || hist_quantile(&b->lag, 0.99) > 1000000;
@@ -84,6 +87,8 @@ void report_print(const struct bench *b)
            (unsigned long long)s.duplicated, (unsigned long long)s.out_of_order);
     printf("  generator busy      %12.2f%s\n", s.busy,
            s.generator_bound ? "  (generator-bound: the client limits this result)" : "");
+    if (b->opt.server_pid > 0)
+        printf("  server busy         %12.2f cores\n", s.server_busy);
     if (b->opt.scenario == SC_SLOW)
         printf("  slow subscriber     %s; server RSS max %llu KiB\n",
                b->slow_disconnected ? "disconnected by the server" : "still connected",
@@ -107,7 +112,7 @@ int report_json(const struct bench *b, const char *path)
             "\"delivered\":%llu,\"publishes_per_s\":%.1f,\"delivered_per_s\":%.1f,"
             "\"latency_ns\":{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
             "\"lost\":%llu,\"duplicated\":%llu,\"out_of_order\":%llu,"
-            "\"generator\":{\"busy\":%.3f,\"lag_p99_ns\":%llu,\"bound\":%s},"
+            "\"generator\":{\"busy\":%.3f,\"lag_p99_ns\":%llu,\"bound\":%s},\"server_busy\":%.3f,"
             "\"subscribe_per_s\":%.1f,\"rss_before_kb\":%llu,\"rss_after_kb\":%llu,\"rss_max_kb\":%llu,"
             "\"mem_per_conn\":%.1f,\"slow_disconnected\":%s,\"rss_samples_kb\":[",
             scenario_name(b->opt.scenario), b->opt.label, b->opt.subscribers, b->pub_count, b->opt.channels,
@@ -117,7 +122,7 @@ int report_json(const struct bench *b, const char *path)
             (unsigned long long)hist_quantile(h, 0.99), (unsigned long long)hist_quantile(h, 0.999),
             (unsigned long long)(h->total ? h->max : 0), (unsigned long long)s.lost,
             (unsigned long long)s.duplicated, (unsigned long long)s.out_of_order, s.busy,
-            (unsigned long long)hist_quantile(&b->lag, 0.99), s.generator_bound ? "true" : "false",
+            (unsigned long long)hist_quantile(&b->lag, 0.99), s.generator_bound ? "true" : "false", s.server_busy,
             s.subscribe_rate, (unsigned long long)b->rss_before_kb, (unsigned long long)b->rss_after_kb,
             (unsigned long long)b->rss_max_kb, s.mem_per_conn, b->slow_disconnected ? "true" : "false");
     for (unsigned i = 0; i < b->rss_sample_count; i++)
