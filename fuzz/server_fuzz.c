@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "ringpub/alloc.h"
@@ -83,6 +84,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     // Log lines are formatted (so their arguments are checked) and dropped,
     // unless SERVER_FUZZ_LOG names a file to keep them in.
+    // CONFIG SET appendonly yes and BGREWRITEAOF write appendonly.aof (and a
+    // rewrite's temporary file) in the working directory: make that a
+    // scratch directory of this process, never the caller's.
+    char scratch[] = "/tmp/server_fuzz.XXXXXX";
+    if (mkdtemp(scratch) == NULL || chdir(scratch) != 0) {
+        perror("server_fuzz: cannot make a scratch working directory");
+        abort();
+    }
+
     const char *path = getenv("SERVER_FUZZ_LOG");
     keep_log = path != NULL && path[0] != '\0';
     if (rp_log_open(keep_log ? path : "/dev/null") != 0) {
@@ -164,9 +174,8 @@ static void start_server(uint8_t header)
     };
     if (rp_net_loop_create(&net_cfg, &handlers, &srv, &srv.loop) != 0)
         abort();
-    // NOTE: aof.c writes no file yet. Once it does, CONFIG SET appendonly yes
-    // and BGREWRITEAOF from the fuzzer would write appendonly.aof in the
-    // working directory and fork, so dir must then point somewhere disposable.
+    // The AOF, if a fuzz input turns it on, lands in the scratch directory
+    // made by LLVMFuzzerInitialize.
     if (aof_start(&srv) != 0)
         abort();
 }
