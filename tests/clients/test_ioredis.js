@@ -152,6 +152,22 @@ for (const protocol of [2, 3]) {
   }, { timeout: 30 });
 }
 
+test('auto_pipelined_publishes_in_order', async (ctx) => {
+  const count = 5000;
+  const sub = connect(ctx, 3);
+  // enableAutoPipelining batches the commands issued in one event-loop tick into one write.
+  const pub = connect(ctx, 3, { enableAutoPipelining: true });
+  const got = collector(count, { timeoutMs: 15000 });
+  sub.on('message', (channel, message) => got.push(message));
+  await sub.subscribe('auto');
+  const results = await Promise.all(Array.from({ length: count }, (_, i) => pub.publish('auto', String(i))));
+  assert.ok(results.every((n) => n === 1), 'an auto-pipelined PUBLISH did not return 1');
+  const received = await got.done;
+  for (let i = 0; i < count; i++) assert.equal(received[i], String(i));
+  sub.disconnect();
+  pub.disconnect();
+}, { timeout: 30 });
+
 test('resp2_subscriber_mode_limits_commands', async (ctx) => {
   const sub = connect(ctx, 2);
   await sub.subscribe('x');
