@@ -578,6 +578,54 @@ def test_soft_limit_drops_subscriber_after_seconds():
         slow.close()
 
 
+def test_soft_limit_period_restarts_after_drain():
+    # The soft limit counts continuous time above it: a subscriber that
+    # drains its queue in between starts a new period.
+    with rpserver.Server("ringpub") as srv:
+        slow = slow_subscriber(srv.port, "d", "pubsub 0 64kb 2")
+        time.sleep(0.2)
+
+        def numsub(pub):
+            return pub.call("PUBSUB", "NUMSUB", "d")
+
+        def burst(pub, count=4000):
+            # 16 MiB: far more than the kernel's socket buffers take, even
+            # once autotuning has grown them, so most of it stays queued.
+            pub.send(enc("PUBLISH", "d", b"y" * 4096) * count)
+            for _ in range(count):
+                assert pub.frame(timeout=30) == b":1\r\n"
+
+        def drain():
+            slow.settimeout(0.5)
+            try:
+                while slow.recv(1 << 20):
+                    pass
+            except socket.timeout:
+                pass
+
+        subscribed = b"*2\r\n$1\r\nd\r\n:1\r\n"
+        with Conn(srv.port, timeout=30) as pub:
+            burst(pub)
+            time.sleep(1.2)
+            drain()
+            # A small publish finds the queue below the soft limit: the
+            # first period ends here, 1.2 s in.
+            assert pub.call("PUBLISH", "d", "small") == b":1\r\n"
+            drain()
+            burst(pub)
+            time.sleep(1.2)
+            # 2.4 s since the first burst, but only 1.2 s of this period.
+            assert pub.call("PUBLISH", "d", "probe") == b":1\r\n"
+            assert numsub(pub) == subscribed
+            time.sleep(1.3)
+            pub.call("PUBLISH", "d", "probe")
+            deadline = time.monotonic() + 5
+            while numsub(pub) == subscribed and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert numsub(pub) == b"*2\r\n$1\r\nd\r\n:0\r\n"
+        slow.close()
+
+
 def test_protocol_error_closes_only_that_client():
     for bad in (b"*1\r\n$x\r\n", b"*2\r\nfoo\r\n", b"*abc\r\n", b"\"unbalanced\r\n", b"*1\r\n$-5\r\n"):
         replies = []
