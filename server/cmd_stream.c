@@ -262,7 +262,8 @@ static int parse_trim_args(struct client *c, int xadd, struct trim_args *t)
             break;
         } else if ((arg_is(opt, "maxlen") || arg_is(opt, "minid")) && more >= 1) {
             int is_maxlen = arg_is(opt, "maxlen");
-            if ((is_maxlen && t->strategy == TRIM_MINID) || (!is_maxlen && t->strategy == TRIM_MAXLEN)) {
+            // Redis 7.0 sends the same error for a repeated MAXLEN or MINID.
+            if (t->strategy != TRIM_NONE) {
                 reply_error(c, "ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
                 return -1;
             }
@@ -300,7 +301,7 @@ static int parse_trim_args(struct client *c, int xadd, struct trim_args *t)
         }
     }
 
-    if (xadd) {
+    if (xadd && i < c->argc) {
         // The loop stopped at the id ("*", "ms-seq" or "ms-*").
         const struct rp_resp_str *id = &c->argv[i];
         if (id->len == 1 && id->ptr[0] == '*') {
@@ -317,6 +318,12 @@ static int parse_trim_args(struct client *c, int xadd, struct trim_args *t)
     }
     if (t->limit_given && !t->approx) {
         reply_error(c, "ERR syntax error, LIMIT cannot be used without the special ~ option");
+        return -1;
+    }
+    // Options that used every argument leave XADD no id; redis checks LIMIT
+    // first and then replies with the arity error.
+    if (xadd && i >= c->argc) {
+        reply_wrong_arity(c);
         return -1;
     }
     if (!xadd && t->strategy == TRIM_NONE) {
@@ -519,6 +526,13 @@ static void cmd_xlen(struct client *c)
 
 static void cmd_xdel(struct client *c)
 {
+    // A missing key gets 0 before the ids are parsed, as in redis 7.0.
+    struct key *k = db_lookup(c->srv, c->db, c->argv[1].ptr, c->argv[1].len);
+    if (k == NULL) {
+        reply_integer(c, 0);
+        return;
+    }
+
     // Every id is checked before anything is deleted.
     for (size_t i = 2; i < c->argc; i++) {
         struct stream_id id;
@@ -528,14 +542,11 @@ static void cmd_xdel(struct client *c)
         }
     }
 
-    struct key *k = db_lookup(c->srv, c->db, c->argv[1].ptr, c->argv[1].len);
     int64_t deleted = 0;
-    if (k != NULL) {
-        for (size_t i = 2; i < c->argc; i++) {
-            struct stream_id id;
-            parse_id(&c->argv[i], 0, 1, &id, NULL);
-            deleted += stream_delete(k->stream, id);
-        }
+    for (size_t i = 2; i < c->argc; i++) {
+        struct stream_id id;
+        parse_id(&c->argv[i], 0, 1, &id, NULL);
+        deleted += stream_delete(k->stream, id);
     }
     if (deleted > 0)
         aof_feed(c->srv, c->db, c->argc, c->argv);
@@ -604,11 +615,6 @@ static void cmd_xsetid(struct client *c)
         return;
     }
     struct stream *s = k->stream;
-    if (entries_added >= 0 && (uint64_t)entries_added < stream_len(s)) {
-        reply_error(c, "ERR The entries_added specified in XSETID is smaller than the target stream length");
-        return;
-    }
-
     // The new last id may go below the old one, but not below the newest entry.
     if (stream_len(s) > 0) {
         struct stream_id top = {0, 0};
@@ -617,6 +623,11 @@ static void cmd_xsetid(struct client *c)
             reply_error(c, "ERR The ID specified in XSETID is smaller than the target stream top item");
             return;
         }
+    }
+    // Redis 7.0 checks the length after the top item.
+    if (entries_added >= 0 && (uint64_t)entries_added < stream_len(s)) {
+        reply_error(c, "ERR The entries_added specified in XSETID is smaller than the target stream length");
+        return;
     }
     stream_set_last_id(s, id);
 
