@@ -198,6 +198,15 @@ static void reply_words(struct client *c, const char *words, enum word_kind kind
     }
 }
 
+// Sends one key and string value of a map, or nothing when value is NULL.
+static void reply_string_field(struct client *c, const char *key, const char *value)
+{
+    if (value == NULL)
+        return;
+    reply_bulk_cstr(c, key);
+    reply_bulk_cstr(c, value);
+}
+
 // ---- COMMAND INFO ---------------------------------------------------------
 
 // Sends the flags of a command without metadata, derived from the dispatch flags.
@@ -225,7 +234,8 @@ static void reply_fallback_flags(struct client *c, uint32_t flags)
 
 static void reply_key_spec(struct client *c, const struct cmd_key_spec *spec)
 {
-    reply_map_len(c, 3);
+    reply_map_len(c, 3 + (spec->notes != NULL));
+    reply_string_field(c, "notes", spec->notes);
     reply_bulk_cstr(c, "flags");
     reply_set_len(c, count_words(spec->flags));
     reply_words(c, spec->flags, WORD_SIMPLE);
@@ -233,11 +243,21 @@ static void reply_key_spec(struct client *c, const struct cmd_key_spec *spec)
     reply_bulk_cstr(c, "begin_search");
     reply_map_len(c, 2);
     reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, "index");
-    reply_bulk_cstr(c, "spec");
-    reply_map_len(c, 1);
-    reply_bulk_cstr(c, "index");
-    reply_integer(c, spec->begin_index);
+    if (spec->begin == RP_KEY_BEGIN_KEYWORD) {
+        reply_bulk_cstr(c, "keyword");
+        reply_bulk_cstr(c, "spec");
+        reply_map_len(c, 2);
+        reply_bulk_cstr(c, "keyword");
+        reply_bulk_cstr(c, spec->keyword);
+        reply_bulk_cstr(c, "startfrom");
+        reply_integer(c, spec->startfrom);
+    } else {
+        reply_bulk_cstr(c, "index");
+        reply_bulk_cstr(c, "spec");
+        reply_map_len(c, 1);
+        reply_bulk_cstr(c, "index");
+        reply_integer(c, spec->begin_index);
+    }
 
     reply_bulk_cstr(c, "find_keys");
     reply_map_len(c, 2);
@@ -382,17 +402,8 @@ static void command_count(struct client *c)
 
 static unsigned arg_field_count(const struct cmd_arg_doc *arg)
 {
-    return 2 + (arg->token != NULL) + (arg->since != NULL) + (arg->deprecated_since != NULL) +
+    return 2 + (arg->key_spec_index >= 0) + (arg->token != NULL) + (arg->since != NULL) + (arg->deprecated_since != NULL) +
            (arg->flags != NULL) + (arg->arg_count > 0);
-}
-
-// Sends one key and string value of a map, or nothing when value is NULL.
-static void reply_string_field(struct client *c, const char *key, const char *value)
-{
-    if (value == NULL)
-        return;
-    reply_bulk_cstr(c, key);
-    reply_bulk_cstr(c, value);
 }
 
 // Sends an argument's fields up to, not including, its nested "arguments".
@@ -401,6 +412,10 @@ static void reply_arg_fields(struct client *c, const struct cmd_arg_doc *arg)
     reply_map_len(c, arg_field_count(arg));
     reply_string_field(c, "name", arg->name);
     reply_string_field(c, "type", arg->type);
+    if (arg->key_spec_index >= 0) {
+        reply_bulk_cstr(c, "key_spec_index");
+        reply_integer(c, arg->key_spec_index);
+    }
     reply_string_field(c, "token", arg->token);
     reply_string_field(c, "since", arg->since);
     reply_string_field(c, "deprecated_since", arg->deprecated_since);
@@ -654,22 +669,138 @@ static void command_list(struct client *c)
 
 // ---- COMMAND GETKEYS, HELP ---------------------------------------------------
 
-// COMMAND GETKEYS and GETKEYSANDFLAGS. ringpub has no keyspace: the only key
-// specs it carries (SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH) name shard channels
-// and are flagged not_key, for which redis 7.0 also replies that the command
-// has no key arguments.
+// Returns 1 if any key spec of meta names real keys (is not flagged not_key),
+// as redis's doesCommandHaveKeys. The shard channel specs of SPUBLISH,
+// SSUBSCRIBE and SUNSUBSCRIBE are not_key.
+static int has_key_specs(const struct cmd_meta *meta)
+{
+    for (unsigned i = 0; meta != NULL && i < meta->key_spec_count; i++) {
+        if (strstr(meta->key_specs[i].flags, "not_key") == NULL)
+            return 1;
+    }
+    return 0;
+}
+
+// Finds the argument index of a spec's first key in argv[0..argc), where
+// argv[0] is the command name. Returns 0 when a keyword spec's keyword is not
+// there. As redis 7.0's getKeysUsingKeySpecs, a forward keyword search stops
+// before the last argument, since a keyword there could not have a key after it.
+static size_t key_spec_first(const struct cmd_key_spec *spec, const struct rp_resp_str *argv, size_t argc)
+{
+    if (spec->begin == RP_KEY_BEGIN_INDEX)
+        return (size_t)spec->begin_index;
+
+    long n = (long)argc;
+    long start = spec->startfrom > 0 ? spec->startfrom : n + spec->startfrom;
+    long end = spec->startfrom > 0 ? n - 1 : 0;
+
+    for (long i = start; i != end; i += start <= end ? 1 : -1) {
+        if (i >= n || i < 1)
+            break;
+        if (arg_is(&argv[i], spec->keyword))
+            return (size_t)i + 1;
+    }
+    return 0;
+}
+
+// Calls visit for each key argument of argv[0..argc) that meta's key specs
+// find, skipping not_key specs, spec by spec. Returns the number of keys, or
+// -1 when a spec's range falls outside the arguments: redis then reports no
+// keys at all. With visit NULL it only counts.
+static long find_keys(const struct cmd_meta *meta, const struct rp_resp_str *argv, size_t argc,
+                      void (*visit)(struct client *c, const struct rp_resp_str *key, const struct cmd_key_spec *spec),
+                      struct client *c)
+{
+    long found = 0;
+    long n = (long)argc;
+
+    for (unsigned s = 0; s < meta->key_spec_count; s++) {
+        const struct cmd_key_spec *spec = &meta->key_specs[s];
+
+        if (strstr(spec->flags, "not_key") != NULL)
+            continue;
+
+        long first = (long)key_spec_first(spec, argv, argc);
+        long last;
+
+        if (first == 0)
+            continue;
+        if (spec->last_key >= 0)
+            last = first + spec->last_key;
+        else if (spec->limit == 0)
+            last = n + spec->last_key;
+        else
+            last = first + ((n - first) / spec->limit + spec->last_key);    // lastkey is -1 here
+        if (last >= n || last < first || first >= n)
+            return -1;
+        for (long i = first; i <= last; i += spec->key_step > 0 ? spec->key_step : 1) {
+            if (visit != NULL)
+                visit(c, &argv[i], spec);
+            found++;
+        }
+    }
+    return found;
+}
+
+static void send_key(struct client *c, const struct rp_resp_str *key, const struct cmd_key_spec *spec)
+{
+    (void)spec;
+    reply_bulk(c, key->ptr, key->len);
+}
+
+static void send_key_and_flags(struct client *c, const struct rp_resp_str *key, const struct cmd_key_spec *spec)
+{
+    reply_array_len(c, 2);
+    reply_bulk(c, key->ptr, key->len);
+    reply_set_len(c, count_words(spec->flags));
+    reply_words(c, spec->flags, WORD_SIMPLE);
+}
+
+// COMMAND GETKEYS and GETKEYSANDFLAGS <command line>: the key arguments that
+// the command's key specs find, as redis 7.0 replies, with the errors in its
+// order: unknown command, no key specs, arity, no key found.
 static void command_getkeys(struct client *c)
 {
-    const struct command *cmd = command_lookup(c->srv, c->argv[2].ptr, c->argv[2].len);
+    const struct rp_resp_str *argv = &c->argv[2];
+    size_t argc = c->argc - 2;
+    const struct command *cmd = command_lookup(c->srv, argv[0].ptr, argv[0].len);
 
-    // As redis's lookupCommand: a container with arguments resolves to its subcommand.
-    if (cmd != NULL && cmd->subcommands != NULL && c->argc > 3)
-        cmd = find_sub(cmd, c->argv[3].ptr, c->argv[3].len);
     if (cmd == NULL) {
         reply_error(c, "ERR Invalid command specified");
         return;
     }
-    reply_error(c, "ERR The command has no key arguments");
+
+    const struct cmd_meta *meta = cmd_meta_find(cmd->name, strlen(cmd->name));
+
+    // As redis's lookupCommand: a container with arguments resolves to its subcommand.
+    if (cmd->subcommands != NULL && argc > 1) {
+        cmd = find_sub(cmd, argv[1].ptr, argv[1].len);
+        if (cmd == NULL) {
+            reply_error(c, "ERR Invalid command specified");
+            return;
+        }
+        meta = find_sub_meta(meta, cmd->name, strlen(cmd->name));
+    }
+    if (!has_key_specs(meta)) {
+        reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
+
+    int arity = cmd->arity;
+
+    if ((arity > 0 && (size_t)arity != argc) || (arity < 0 && argc < (size_t)-arity)) {
+        reply_error(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+
+    long count = find_keys(meta, argv, argc, NULL, c);
+
+    if (count <= 0) {
+        reply_error(c, "ERR Invalid arguments specified for command");
+        return;
+    }
+    reply_array_len(c, (uint64_t)count);
+    find_keys(meta, argv, argc, arg_is(&c->argv[1], "getkeysandflags") ? send_key_and_flags : send_key, c);
 }
 
 static void command_help(struct client *c)

@@ -17,17 +17,17 @@ static const struct cmd_history history_1[] = {
 };
 
 static const struct cmd_arg_doc args_2[] = {
-    {"username", "string", NULL, "6.0.0", NULL, "optional", NULL, 0},
-    {"password", "string", NULL, NULL, NULL, NULL, NULL, 0},
+    {"username", "string", -1, NULL, "6.0.0", NULL, "optional", NULL, 0},
+    {"password", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_3[] = {
-    {"yes", "pure-token", "YES", NULL, NULL, NULL, NULL, 0},
-    {"no", "pure-token", "NO", NULL, NULL, NULL, NULL, 0},
+    {"yes", "pure-token", -1, "YES", NULL, NULL, NULL, NULL, 0},
+    {"no", "pure-token", -1, "NO", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_4[] = {
-    {"mode", "oneof", NULL, NULL, NULL, NULL, args_3, 2},
+    {"mode", "oneof", -1, NULL, NULL, NULL, NULL, args_3, 2},
 };
 
 static const struct cmd_history history_5[] = {
@@ -39,29 +39,29 @@ static const struct cmd_history history_5[] = {
 };
 
 static const struct cmd_arg_doc args_6[] = {
-    {"normal", "pure-token", "NORMAL", NULL, NULL, NULL, NULL, 0},
-    {"master", "pure-token", "MASTER", "3.2.0", NULL, NULL, NULL, 0},
-    {"slave", "pure-token", "SLAVE", NULL, NULL, NULL, NULL, 0},
-    {"replica", "pure-token", "REPLICA", "5.0.0", NULL, NULL, NULL, 0},
-    {"pubsub", "pure-token", "PUBSUB", NULL, NULL, NULL, NULL, 0},
+    {"normal", "pure-token", -1, "NORMAL", NULL, NULL, NULL, NULL, 0},
+    {"master", "pure-token", -1, "MASTER", "3.2.0", NULL, NULL, NULL, 0},
+    {"slave", "pure-token", -1, "SLAVE", NULL, NULL, NULL, NULL, 0},
+    {"replica", "pure-token", -1, "REPLICA", "5.0.0", NULL, NULL, NULL, 0},
+    {"pubsub", "pure-token", -1, "PUBSUB", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_7[] = {
-    {"client-id", "integer", "ID", "2.8.12", NULL, "optional", NULL, 0},
-    {"normal_master_slave_pubsub", "oneof", "TYPE", "2.8.12", NULL, "optional", args_6, 5},
-    {"username", "string", "USER", NULL, NULL, "optional", NULL, 0},
-    {"ip:port", "string", "ADDR", NULL, NULL, "optional", NULL, 0},
-    {"ip:port", "string", "LADDR", "6.2.0", NULL, "optional", NULL, 0},
-    {"yes/no", "string", "SKIPME", NULL, NULL, "optional", NULL, 0},
+    {"client-id", "integer", -1, "ID", "2.8.12", NULL, "optional", NULL, 0},
+    {"normal_master_slave_pubsub", "oneof", -1, "TYPE", "2.8.12", NULL, "optional", args_6, 5},
+    {"username", "string", -1, "USER", NULL, NULL, "optional", NULL, 0},
+    {"ip:port", "string", -1, "ADDR", NULL, NULL, "optional", NULL, 0},
+    {"ip:port", "string", -1, "LADDR", "6.2.0", NULL, "optional", NULL, 0},
+    {"yes/no", "string", -1, "SKIPME", NULL, NULL, "optional", NULL, 0},
 };
 
 static const struct cmd_arg_doc args_8[] = {
-    {"ip:port", "string", NULL, NULL, "2.8.12", NULL, NULL, 0},
-    {"new-format", "oneof", NULL, NULL, NULL, "multiple", args_7, 6},
+    {"ip:port", "string", -1, NULL, NULL, "2.8.12", NULL, NULL, 0},
+    {"new-format", "oneof", -1, NULL, NULL, NULL, "multiple", args_7, 6},
 };
 
 static const struct cmd_arg_doc args_9[] = {
-    {"filter", "oneof", NULL, NULL, NULL, NULL, args_8, 2},
+    {"filter", "oneof", -1, NULL, NULL, NULL, NULL, args_8, 2},
 };
 
 static const struct cmd_history history_10[] = {
@@ -74,28 +74,28 @@ static const struct cmd_history history_10[] = {
 };
 
 static const struct cmd_arg_doc args_11[] = {
-    {"normal", "pure-token", "NORMAL", NULL, NULL, NULL, NULL, 0},
-    {"master", "pure-token", "MASTER", NULL, NULL, NULL, NULL, 0},
-    {"replica", "pure-token", "REPLICA", NULL, NULL, NULL, NULL, 0},
-    {"pubsub", "pure-token", "PUBSUB", NULL, NULL, NULL, NULL, 0},
+    {"normal", "pure-token", -1, "NORMAL", NULL, NULL, NULL, NULL, 0},
+    {"master", "pure-token", -1, "MASTER", NULL, NULL, NULL, NULL, 0},
+    {"replica", "pure-token", -1, "REPLICA", NULL, NULL, NULL, NULL, 0},
+    {"pubsub", "pure-token", -1, "PUBSUB", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_12[] = {
-    {"client-id", "integer", NULL, NULL, NULL, "multiple", NULL, 0},
+    {"client-id", "integer", -1, NULL, NULL, NULL, "multiple", NULL, 0},
 };
 
 static const struct cmd_arg_doc args_13[] = {
-    {"normal_master_replica_pubsub", "oneof", "TYPE", "5.0.0", NULL, "optional", args_11, 4},
-    {"id", "block", "ID", "6.2.0", NULL, "optional", args_12, 1},
+    {"normal_master_replica_pubsub", "oneof", -1, "TYPE", "5.0.0", NULL, "optional", args_11, 4},
+    {"id", "block", -1, "ID", "6.2.0", NULL, "optional", args_12, 1},
 };
 
 static const struct cmd_arg_doc args_14[] = {
-    {"on", "pure-token", "ON", NULL, NULL, NULL, NULL, 0},
-    {"off", "pure-token", "OFF", NULL, NULL, NULL, NULL, 0},
+    {"on", "pure-token", -1, "ON", NULL, NULL, NULL, NULL, 0},
+    {"off", "pure-token", -1, "OFF", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_15[] = {
-    {"enabled", "oneof", NULL, NULL, NULL, NULL, args_14, 2},
+    {"enabled", "oneof", -1, NULL, NULL, NULL, NULL, args_14, 2},
 };
 
 static const struct cmd_history history_16[] = {
@@ -103,61 +103,61 @@ static const struct cmd_history history_16[] = {
 };
 
 static const struct cmd_arg_doc args_17[] = {
-    {"write", "pure-token", "WRITE", NULL, NULL, NULL, NULL, 0},
-    {"all", "pure-token", "ALL", NULL, NULL, NULL, NULL, 0},
+    {"write", "pure-token", -1, "WRITE", NULL, NULL, NULL, NULL, 0},
+    {"all", "pure-token", -1, "ALL", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_18[] = {
-    {"timeout", "integer", NULL, NULL, NULL, NULL, NULL, 0},
-    {"mode", "oneof", NULL, "6.2.0", NULL, "optional", args_17, 2},
+    {"timeout", "integer", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"mode", "oneof", -1, NULL, "6.2.0", NULL, "optional", args_17, 2},
 };
 
 static const struct cmd_arg_doc args_19[] = {
-    {"on", "pure-token", "ON", NULL, NULL, NULL, NULL, 0},
-    {"off", "pure-token", "OFF", NULL, NULL, NULL, NULL, 0},
-    {"skip", "pure-token", "SKIP", NULL, NULL, NULL, NULL, 0},
+    {"on", "pure-token", -1, "ON", NULL, NULL, NULL, NULL, 0},
+    {"off", "pure-token", -1, "OFF", NULL, NULL, NULL, NULL, 0},
+    {"skip", "pure-token", -1, "SKIP", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_20[] = {
-    {"on_off_skip", "oneof", NULL, NULL, NULL, NULL, args_19, 3},
+    {"on_off_skip", "oneof", -1, NULL, NULL, NULL, NULL, args_19, 3},
 };
 
 static const struct cmd_arg_doc args_21[] = {
-    {"libname", "string", "LIB-NAME", NULL, NULL, NULL, NULL, 0},
-    {"libver", "string", "LIB-VER", NULL, NULL, NULL, NULL, 0},
+    {"libname", "string", -1, "LIB-NAME", NULL, NULL, NULL, NULL, 0},
+    {"libver", "string", -1, "LIB-VER", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_22[] = {
-    {"attr", "oneof", NULL, NULL, NULL, NULL, args_21, 2},
+    {"attr", "oneof", -1, NULL, NULL, NULL, NULL, args_21, 2},
 };
 
 static const struct cmd_arg_doc args_23[] = {
-    {"connection-name", "string", NULL, NULL, NULL, NULL, NULL, 0},
+    {"connection-name", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_24[] = {
-    {"on", "pure-token", "ON", NULL, NULL, NULL, NULL, 0},
-    {"off", "pure-token", "OFF", NULL, NULL, NULL, NULL, 0},
+    {"on", "pure-token", -1, "ON", NULL, NULL, NULL, NULL, 0},
+    {"off", "pure-token", -1, "OFF", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_25[] = {
-    {"status", "oneof", NULL, NULL, NULL, NULL, args_24, 2},
-    {"client-id", "integer", "REDIRECT", NULL, NULL, "optional", NULL, 0},
-    {"prefix", "string", "PREFIX", NULL, NULL, "optional multiple multiple_token", NULL, 0},
-    {"bcast", "pure-token", "BCAST", NULL, NULL, "optional", NULL, 0},
-    {"optin", "pure-token", "OPTIN", NULL, NULL, "optional", NULL, 0},
-    {"optout", "pure-token", "OPTOUT", NULL, NULL, "optional", NULL, 0},
-    {"noloop", "pure-token", "NOLOOP", NULL, NULL, "optional", NULL, 0},
+    {"status", "oneof", -1, NULL, NULL, NULL, NULL, args_24, 2},
+    {"client-id", "integer", -1, "REDIRECT", NULL, NULL, "optional", NULL, 0},
+    {"prefix", "string", -1, "PREFIX", NULL, NULL, "optional multiple multiple_token", NULL, 0},
+    {"bcast", "pure-token", -1, "BCAST", NULL, NULL, "optional", NULL, 0},
+    {"optin", "pure-token", -1, "OPTIN", NULL, NULL, "optional", NULL, 0},
+    {"optout", "pure-token", -1, "OPTOUT", NULL, NULL, "optional", NULL, 0},
+    {"noloop", "pure-token", -1, "NOLOOP", NULL, NULL, "optional", NULL, 0},
 };
 
 static const struct cmd_arg_doc args_26[] = {
-    {"timeout", "pure-token", "TIMEOUT", NULL, NULL, NULL, NULL, 0},
-    {"error", "pure-token", "ERROR", NULL, NULL, NULL, NULL, 0},
+    {"timeout", "pure-token", -1, "TIMEOUT", NULL, NULL, NULL, NULL, 0},
+    {"error", "pure-token", -1, "ERROR", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_27[] = {
-    {"client-id", "integer", NULL, NULL, NULL, NULL, NULL, 0},
-    {"timeout_error", "oneof", NULL, NULL, NULL, "optional", args_26, 2},
+    {"client-id", "integer", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"timeout_error", "oneof", -1, NULL, NULL, NULL, "optional", args_26, 2},
 };
 
 static const struct cmd_meta subcommands_28[] = {
@@ -334,7 +334,7 @@ static const struct cmd_meta subcommands_28[] = {
 };
 
 static const struct cmd_arg_doc args_29[] = {
-    {"command-name", "string", NULL, NULL, NULL, "optional multiple", NULL, 0},
+    {"command-name", "string", -1, NULL, NULL, NULL, "optional multiple", NULL, 0},
 };
 
 static const struct cmd_history history_30[] = {
@@ -342,17 +342,17 @@ static const struct cmd_history history_30[] = {
 };
 
 static const struct cmd_arg_doc args_31[] = {
-    {"command-name", "string", NULL, NULL, NULL, "optional multiple", NULL, 0},
+    {"command-name", "string", -1, NULL, NULL, NULL, "optional multiple", NULL, 0},
 };
 
 static const struct cmd_arg_doc args_32[] = {
-    {"module-name", "string", "MODULE", NULL, NULL, NULL, NULL, 0},
-    {"category", "string", "ACLCAT", NULL, NULL, NULL, NULL, 0},
-    {"pattern", "pattern", "PATTERN", NULL, NULL, NULL, NULL, 0},
+    {"module-name", "string", -1, "MODULE", NULL, NULL, NULL, NULL, 0},
+    {"category", "string", -1, "ACLCAT", NULL, NULL, NULL, NULL, 0},
+    {"pattern", "pattern", -1, "PATTERN", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_33[] = {
-    {"filterby", "oneof", "FILTERBY", NULL, NULL, "optional", args_32, 3},
+    {"filterby", "oneof", -1, "FILTERBY", NULL, NULL, "optional", args_32, 3},
 };
 
 static const struct cmd_meta subcommands_34[] = {
@@ -433,11 +433,11 @@ static const struct cmd_history history_35[] = {
 };
 
 static const struct cmd_arg_doc args_36[] = {
-    {"parameter", "string", NULL, NULL, NULL, NULL, NULL, 0},
+    {"parameter", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_37[] = {
-    {"parameter", "block", NULL, NULL, NULL, "multiple", args_36, 1},
+    {"parameter", "block", -1, NULL, NULL, NULL, "multiple", args_36, 1},
 };
 
 static const struct cmd_history history_38[] = {
@@ -445,12 +445,12 @@ static const struct cmd_history history_38[] = {
 };
 
 static const struct cmd_arg_doc args_39[] = {
-    {"parameter", "string", NULL, NULL, NULL, NULL, NULL, 0},
-    {"value", "string", NULL, NULL, NULL, NULL, NULL, 0},
+    {"parameter", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"value", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_40[] = {
-    {"parameter_value", "block", NULL, NULL, NULL, "multiple", args_39, 2},
+    {"parameter_value", "block", -1, NULL, NULL, NULL, "multiple", args_39, 2},
 };
 
 static const struct cmd_meta subcommands_41[] = {
@@ -506,71 +506,243 @@ static const struct cmd_meta subcommands_41[] = {
     },
 };
 
-static const struct cmd_arg_doc args_42[] = {
-    {"message", "string", NULL, NULL, NULL, NULL, NULL, 0},
+static const struct cmd_key_spec key_specs_42[] = {
+    {NULL, "RM delete", RP_KEY_BEGIN_INDEX, 1, NULL, 0, -1, 1, 0},
 };
 
-static const struct cmd_history history_43[] = {
-    {"6.2.0", "protover is optional; without arguments HELLO reports the connection."},
+static const struct cmd_arg_doc args_43[] = {
+    {"key", "key", 0, NULL, NULL, NULL, "multiple", NULL, 0},
 };
 
 static const struct cmd_arg_doc args_44[] = {
-    {"username", "string", NULL, NULL, NULL, NULL, NULL, 0},
-    {"password", "string", NULL, NULL, NULL, NULL, NULL, 0},
+    {"message", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_arg_doc args_45[] = {
-    {"protover", "integer", NULL, NULL, NULL, NULL, NULL, 0},
-    {"username_password", "block", "AUTH", NULL, NULL, "optional", args_44, 2},
-    {"clientname", "string", "SETNAME", NULL, NULL, "optional", NULL, 0},
+static const struct cmd_key_spec key_specs_45[] = {
+    {NULL, "RO", RP_KEY_BEGIN_INDEX, 1, NULL, 0, -1, 1, 0},
 };
 
-static const struct cmd_arg_doc args_46[] = {
-    {"arguments", "block", NULL, NULL, NULL, "optional", args_45, 3},
+static const struct cmd_history history_46[] = {
+    {"3.0.3", "Several keys in one call."},
 };
 
-static const struct cmd_history history_47[] = {
-    {"7.0.0", "Several sections in one call."},
+static const struct cmd_arg_doc args_47[] = {
+    {"key", "key", 0, NULL, NULL, NULL, "multiple", NULL, 0},
 };
 
-static const struct cmd_arg_doc args_48[] = {
-    {"section", "string", NULL, NULL, NULL, "optional multiple", NULL, 0},
+static const struct cmd_key_spec key_specs_48[] = {
+    {NULL, "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_arg_doc args_49[] = {
-    {"message", "string", NULL, NULL, NULL, "optional", NULL, 0},
+static const struct cmd_history history_49[] = {
+    {"7.0.0", "NX, XX, GT and LT conditions."},
 };
 
 static const struct cmd_arg_doc args_50[] = {
-    {"pattern", "pattern", NULL, NULL, NULL, NULL, NULL, 0},
+    {"nx", "pure-token", -1, "NX", NULL, NULL, NULL, NULL, 0},
+    {"xx", "pure-token", -1, "XX", NULL, NULL, NULL, NULL, 0},
+    {"gt", "pure-token", -1, "GT", NULL, NULL, NULL, NULL, 0},
+    {"lt", "pure-token", -1, "LT", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_51[] = {
-    {"pattern", "block", NULL, NULL, NULL, "multiple", args_50, 1},
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"seconds", "integer", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"condition", "oneof", -1, NULL, "7.0.0", NULL, "optional", args_50, 4},
 };
 
-static const struct cmd_arg_doc args_52[] = {
-    {"channel", "string", NULL, NULL, NULL, NULL, NULL, 0},
-    {"message", "string", NULL, NULL, NULL, NULL, NULL, 0},
+static const struct cmd_key_spec key_specs_52[] = {
+    {NULL, "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_arg_doc args_53[] = {
-    {"pattern", "pattern", NULL, NULL, NULL, "optional", NULL, 0},
+static const struct cmd_history history_53[] = {
+    {"7.0.0", "NX, XX, GT and LT conditions."},
 };
 
 static const struct cmd_arg_doc args_54[] = {
-    {"channel", "string", NULL, NULL, NULL, "optional multiple", NULL, 0},
+    {"nx", "pure-token", -1, "NX", NULL, NULL, NULL, NULL, 0},
+    {"xx", "pure-token", -1, "XX", NULL, NULL, NULL, NULL, 0},
+    {"gt", "pure-token", -1, "GT", NULL, NULL, NULL, NULL, 0},
+    {"lt", "pure-token", -1, "LT", NULL, NULL, NULL, NULL, 0},
 };
 
 static const struct cmd_arg_doc args_55[] = {
-    {"pattern", "pattern", NULL, NULL, NULL, "optional", NULL, 0},
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"unix-time-seconds", "unix-time", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"condition", "oneof", -1, NULL, "7.0.0", NULL, "optional", args_54, 4},
 };
 
-static const struct cmd_arg_doc args_56[] = {
-    {"shardchannel", "string", NULL, NULL, NULL, "optional multiple", NULL, 0},
+static const struct cmd_key_spec key_specs_56[] = {
+    {NULL, "RO access", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_meta subcommands_57[] = {
+static const struct cmd_arg_doc args_57[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_history history_58[] = {
+    {"4.0.0", "ASYNC mode."},
+    {"6.2.0", "SYNC mode."},
+};
+
+static const struct cmd_arg_doc args_59[] = {
+    {"async", "pure-token", -1, "ASYNC", "4.0.0", NULL, NULL, NULL, 0},
+    {"sync", "pure-token", -1, "SYNC", "6.2.0", NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_60[] = {
+    {"async", "oneof", -1, NULL, NULL, NULL, "optional", args_59, 2},
+};
+
+static const struct cmd_history history_61[] = {
+    {"4.0.0", "ASYNC mode."},
+    {"6.2.0", "SYNC mode."},
+};
+
+static const struct cmd_arg_doc args_62[] = {
+    {"async", "pure-token", -1, "ASYNC", "4.0.0", NULL, NULL, NULL, 0},
+    {"sync", "pure-token", -1, "SYNC", "6.2.0", NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_63[] = {
+    {"async", "oneof", -1, NULL, NULL, NULL, "optional", args_62, 2},
+};
+
+static const struct cmd_history history_64[] = {
+    {"6.2.0", "protover is optional; without arguments HELLO reports the connection."},
+};
+
+static const struct cmd_arg_doc args_65[] = {
+    {"username", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"password", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_66[] = {
+    {"protover", "integer", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"username_password", "block", -1, "AUTH", NULL, NULL, "optional", args_65, 2},
+    {"clientname", "string", -1, "SETNAME", NULL, NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_67[] = {
+    {"arguments", "block", -1, NULL, NULL, NULL, "optional", args_66, 3},
+};
+
+static const struct cmd_history history_68[] = {
+    {"7.0.0", "Several sections in one call."},
+};
+
+static const struct cmd_arg_doc args_69[] = {
+    {"section", "string", -1, NULL, NULL, NULL, "optional multiple", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_70[] = {
+    {"pattern", "pattern", -1, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_71[] = {
+    {NULL, "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_arg_doc args_72[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_73[] = {
+    {NULL, "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_74[] = {
+    {"7.0.0", "NX, XX, GT and LT conditions."},
+};
+
+static const struct cmd_arg_doc args_75[] = {
+    {"nx", "pure-token", -1, "NX", NULL, NULL, NULL, NULL, 0},
+    {"xx", "pure-token", -1, "XX", NULL, NULL, NULL, NULL, 0},
+    {"gt", "pure-token", -1, "GT", NULL, NULL, NULL, NULL, 0},
+    {"lt", "pure-token", -1, "LT", NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_76[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"milliseconds", "integer", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"condition", "oneof", -1, NULL, "7.0.0", NULL, "optional", args_75, 4},
+};
+
+static const struct cmd_key_spec key_specs_77[] = {
+    {NULL, "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_78[] = {
+    {"7.0.0", "NX, XX, GT and LT conditions."},
+};
+
+static const struct cmd_arg_doc args_79[] = {
+    {"nx", "pure-token", -1, "NX", NULL, NULL, NULL, NULL, 0},
+    {"xx", "pure-token", -1, "XX", NULL, NULL, NULL, NULL, 0},
+    {"gt", "pure-token", -1, "GT", NULL, NULL, NULL, NULL, 0},
+    {"lt", "pure-token", -1, "LT", NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_80[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"unix-time-milliseconds", "unix-time", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"condition", "oneof", -1, NULL, "7.0.0", NULL, "optional", args_79, 4},
+};
+
+static const struct cmd_key_spec key_specs_81[] = {
+    {NULL, "RO access", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_arg_doc args_82[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_83[] = {
+    {"message", "string", -1, NULL, NULL, NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_84[] = {
+    {"pattern", "pattern", -1, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_85[] = {
+    {"pattern", "block", -1, NULL, NULL, NULL, "multiple", args_84, 1},
+};
+
+static const struct cmd_key_spec key_specs_86[] = {
+    {NULL, "RO access", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_87[] = {
+    {"2.8.0", "-2 for a key that does not exist."},
+};
+
+static const struct cmd_arg_doc args_88[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_89[] = {
+    {"channel", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"message", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_90[] = {
+    {"pattern", "pattern", -1, NULL, NULL, NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_91[] = {
+    {"channel", "string", -1, NULL, NULL, NULL, "optional multiple", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_92[] = {
+    {"pattern", "pattern", -1, NULL, NULL, NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_93[] = {
+    {"shardchannel", "string", -1, NULL, NULL, NULL, "optional multiple", NULL, 0},
+};
+
+static const struct cmd_meta subcommands_94[] = {
     {
         .name = "pubsub|channels", .arity = -2, .flags = "pubsub loading stale",
         .first_key = 0, .last_key = 0, .key_step = 0,
@@ -579,7 +751,7 @@ static const struct cmd_meta subcommands_57[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Lists the channels that have subscribers", .since = "2.8.0", .group = "pubsub",
         .complexity = "O(N) for N active channels",
-        .history = NULL, .history_count = 0, .args = args_53, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_90, .arg_count = 1,
     },
     {
         .name = "pubsub|help", .arity = 2, .flags = "loading stale",
@@ -609,7 +781,7 @@ static const struct cmd_meta subcommands_57[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Counts the subscribers of channels", .since = "2.8.0", .group = "pubsub",
         .complexity = "O(N) for N channels asked about",
-        .history = NULL, .history_count = 0, .args = args_54, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_91, .arg_count = 1,
     },
     {
         .name = "pubsub|shardchannels", .arity = -2, .flags = "pubsub loading stale",
@@ -619,7 +791,7 @@ static const struct cmd_meta subcommands_57[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Lists the shard channels that have subscribers", .since = "7.0.0", .group = "pubsub",
         .complexity = "O(N) for N active shard channels",
-        .history = NULL, .history_count = 0, .args = args_55, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_92, .arg_count = 1,
     },
     {
         .name = "pubsub|shardnumsub", .arity = -2, .flags = "pubsub loading stale",
@@ -629,65 +801,255 @@ static const struct cmd_meta subcommands_57[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Counts the subscribers of shard channels", .since = "7.0.0", .group = "pubsub",
         .complexity = "O(N) for N shard channels asked about",
-        .history = NULL, .history_count = 0, .args = args_56, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_93, .arg_count = 1,
     },
 };
 
-static const struct cmd_arg_doc args_58[] = {
-    {"pattern", "pattern", NULL, NULL, NULL, "optional multiple", NULL, 0},
+static const struct cmd_arg_doc args_95[] = {
+    {"pattern", "pattern", -1, NULL, NULL, NULL, "optional multiple", NULL, 0},
 };
 
-static const struct cmd_arg_doc args_59[] = {
-    {"index", "integer", NULL, NULL, NULL, NULL, NULL, 0},
+static const struct cmd_history history_96[] = {
+    {"6.0.0", "TYPE filter."},
 };
 
-static const struct cmd_history history_60[] = {
+static const struct cmd_arg_doc args_97[] = {
+    {"cursor", "integer", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"pattern", "pattern", -1, "MATCH", NULL, NULL, "optional", NULL, 0},
+    {"count", "integer", -1, "COUNT", NULL, NULL, "optional", NULL, 0},
+    {"type", "string", -1, "TYPE", "6.0.0", NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_98[] = {
+    {"index", "integer", -1, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_history history_99[] = {
     {"7.0.0", "NOW, FORCE and ABORT options."},
 };
 
-static const struct cmd_arg_doc args_61[] = {
-    {"nosave", "pure-token", "NOSAVE", NULL, NULL, NULL, NULL, 0},
-    {"save", "pure-token", "SAVE", NULL, NULL, NULL, NULL, 0},
+static const struct cmd_arg_doc args_100[] = {
+    {"nosave", "pure-token", -1, "NOSAVE", NULL, NULL, NULL, NULL, 0},
+    {"save", "pure-token", -1, "SAVE", NULL, NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_arg_doc args_62[] = {
-    {"nosave_save", "oneof", NULL, NULL, NULL, "optional", args_61, 2},
-    {"now", "pure-token", "NOW", "7.0.0", NULL, "optional", NULL, 0},
-    {"force", "pure-token", "FORCE", "7.0.0", NULL, "optional", NULL, 0},
-    {"abort", "pure-token", "ABORT", "7.0.0", NULL, "optional", NULL, 0},
+static const struct cmd_arg_doc args_101[] = {
+    {"nosave_save", "oneof", -1, NULL, NULL, NULL, "optional", args_100, 2},
+    {"now", "pure-token", -1, "NOW", "7.0.0", NULL, "optional", NULL, 0},
+    {"force", "pure-token", -1, "FORCE", "7.0.0", NULL, "optional", NULL, 0},
+    {"abort", "pure-token", -1, "ABORT", "7.0.0", NULL, "optional", NULL, 0},
 };
 
-static const struct cmd_key_spec key_specs_63[] = {
-    {"not_key", 1, 0, 1, 0},
+static const struct cmd_key_spec key_specs_102[] = {
+    {NULL, "not_key", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_arg_doc args_64[] = {
-    {"shardchannel", "string", NULL, NULL, NULL, NULL, NULL, 0},
-    {"message", "string", NULL, NULL, NULL, NULL, NULL, 0},
+static const struct cmd_arg_doc args_103[] = {
+    {"shardchannel", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"message", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_key_spec key_specs_65[] = {
-    {"not_key", 1, -1, 1, 0},
+static const struct cmd_key_spec key_specs_104[] = {
+    {NULL, "not_key", RP_KEY_BEGIN_INDEX, 1, NULL, 0, -1, 1, 0},
 };
 
-static const struct cmd_arg_doc args_66[] = {
-    {"shardchannel", "string", NULL, NULL, NULL, "multiple", NULL, 0},
+static const struct cmd_arg_doc args_105[] = {
+    {"shardchannel", "string", -1, NULL, NULL, NULL, "multiple", NULL, 0},
 };
 
-static const struct cmd_arg_doc args_67[] = {
-    {"channel", "string", NULL, NULL, NULL, "multiple", NULL, 0},
+static const struct cmd_arg_doc args_106[] = {
+    {"channel", "string", -1, NULL, NULL, NULL, "multiple", NULL, 0},
 };
 
-static const struct cmd_key_spec key_specs_68[] = {
-    {"not_key", 1, -1, 1, 0},
+static const struct cmd_key_spec key_specs_107[] = {
+    {NULL, "not_key", RP_KEY_BEGIN_INDEX, 1, NULL, 0, -1, 1, 0},
 };
 
-static const struct cmd_arg_doc args_69[] = {
-    {"shardchannel", "string", NULL, NULL, NULL, "optional multiple", NULL, 0},
+static const struct cmd_arg_doc args_108[] = {
+    {"shardchannel", "string", -1, NULL, NULL, NULL, "optional multiple", NULL, 0},
 };
 
-static const struct cmd_arg_doc args_70[] = {
-    {"channel", "string", NULL, NULL, NULL, "optional multiple", NULL, 0},
+static const struct cmd_key_spec key_specs_109[] = {
+    {NULL, "RO access", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_110[] = {
+    {"2.8.0", "-2 for a key that does not exist."},
+};
+
+static const struct cmd_arg_doc args_111[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_112[] = {
+    {NULL, "RO", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_arg_doc args_113[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_114[] = {
+    {NULL, "RM delete", RP_KEY_BEGIN_INDEX, 1, NULL, 0, -1, 1, 0},
+};
+
+static const struct cmd_arg_doc args_115[] = {
+    {"key", "key", 0, NULL, NULL, NULL, "multiple", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_116[] = {
+    {"channel", "string", -1, NULL, NULL, NULL, "optional multiple", NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_117[] = {
+    {"UPDATE rather than INSERT, since XADD may also trim the stream", "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_118[] = {
+    {"6.2.0", "NOMKSTREAM option, MINID trimming and LIMIT."},
+    {"7.0.0", "IDs of the form <ms>-*."},
+};
+
+static const struct cmd_arg_doc args_119[] = {
+    {"maxlen", "pure-token", -1, "MAXLEN", NULL, NULL, NULL, NULL, 0},
+    {"minid", "pure-token", -1, "MINID", "6.2.0", NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_120[] = {
+    {"equal", "pure-token", -1, "=", NULL, NULL, NULL, NULL, 0},
+    {"approximately", "pure-token", -1, "~", NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_121[] = {
+    {"strategy", "oneof", -1, NULL, NULL, NULL, NULL, args_119, 2},
+    {"operator", "oneof", -1, NULL, NULL, NULL, "optional", args_120, 2},
+    {"threshold", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"count", "integer", -1, "LIMIT", "6.2.0", NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_122[] = {
+    {"auto_id", "pure-token", -1, "*", NULL, NULL, NULL, NULL, 0},
+    {"id", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_123[] = {
+    {"field", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"value", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_124[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"nomkstream", "pure-token", -1, "NOMKSTREAM", "6.2.0", NULL, "optional", NULL, 0},
+    {"trim", "block", -1, NULL, NULL, NULL, "optional", args_121, 4},
+    {"id_or_auto", "oneof", -1, NULL, NULL, NULL, NULL, args_122, 2},
+    {"field_value", "block", -1, NULL, NULL, NULL, "multiple", args_123, 2},
+};
+
+static const struct cmd_key_spec key_specs_125[] = {
+    {NULL, "RW delete", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_arg_doc args_126[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"id", "string", -1, NULL, NULL, NULL, "multiple", NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_127[] = {
+    {NULL, "RO", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_arg_doc args_128[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_129[] = {
+    {NULL, "RO access", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_130[] = {
+    {"6.2.0", "Exclusive bounds with a ( prefix."},
+};
+
+static const struct cmd_arg_doc args_131[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"start", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"end", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"count", "integer", -1, "COUNT", NULL, NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_132[] = {
+    {NULL, "RO access", RP_KEY_BEGIN_KEYWORD, 0, "STREAMS", 1, -1, 1, 2},
+};
+
+static const struct cmd_arg_doc args_133[] = {
+    {"key", "key", 0, NULL, NULL, NULL, "multiple", NULL, 0},
+    {"id", "string", -1, NULL, NULL, NULL, "multiple", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_134[] = {
+    {"count", "integer", -1, "COUNT", NULL, NULL, "optional", NULL, 0},
+    {"milliseconds", "integer", -1, "BLOCK", NULL, NULL, "optional", NULL, 0},
+    {"streams", "block", -1, "STREAMS", NULL, NULL, NULL, args_133, 2},
+};
+
+static const struct cmd_key_spec key_specs_135[] = {
+    {NULL, "RO access", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_136[] = {
+    {"6.2.0", "Exclusive bounds with a ( prefix."},
+};
+
+static const struct cmd_arg_doc args_137[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"end", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"start", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"count", "integer", -1, "COUNT", NULL, NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_138[] = {
+    {NULL, "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_139[] = {
+    {"7.0.0", "ENTRIESADDED and MAXDELETEDID arguments."},
+};
+
+static const struct cmd_arg_doc args_140[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"last-id", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"entries_added", "integer", -1, "ENTRIESADDED", "7.0.0", NULL, "optional", NULL, 0},
+    {"max_deleted_entry_id", "string", -1, "MAXDELETEDID", "7.0.0", NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_141[] = {
+    {NULL, "RW delete", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_history history_142[] = {
+    {"6.2.0", "MINID trimming and LIMIT."},
+};
+
+static const struct cmd_arg_doc args_143[] = {
+    {"maxlen", "pure-token", -1, "MAXLEN", NULL, NULL, NULL, NULL, 0},
+    {"minid", "pure-token", -1, "MINID", "6.2.0", NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_144[] = {
+    {"equal", "pure-token", -1, "=", NULL, NULL, NULL, NULL, 0},
+    {"approximately", "pure-token", -1, "~", NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_arg_doc args_145[] = {
+    {"strategy", "oneof", -1, NULL, NULL, NULL, NULL, args_143, 2},
+    {"operator", "oneof", -1, NULL, NULL, NULL, "optional", args_144, 2},
+    {"threshold", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
+    {"count", "integer", -1, "LIMIT", "6.2.0", NULL, "optional", NULL, 0},
+};
+
+static const struct cmd_arg_doc args_146[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"trim", "block", -1, NULL, NULL, NULL, NULL, args_145, 4},
 };
 
 static const struct cmd_meta commands[] = {
@@ -700,6 +1062,16 @@ static const struct cmd_meta commands[] = {
         .summary = "Authenticates the connection with a password", .since = "1.0.0", .group = "connection",
         .complexity = "O(N) for N passwords of the user",
         .history = history_1, .history_count = 1, .args = args_2, .arg_count = 2,
+    },
+    {
+        .name = "bgrewriteaof", .arity = 1, .flags = "admin noscript no_async_loading",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@admin @slow @dangerous", .tips = NULL,
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Rewrites the append-only file in a background process", .since = "1.0.0", .group = "server",
+        .complexity = "O(1)",
+        .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
     },
     {
         .name = "client", .arity = -2, .flags = NULL,
@@ -742,6 +1114,16 @@ static const struct cmd_meta commands[] = {
         .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
     },
     {
+        .name = "del", .arity = -2, .flags = "write",
+        .first_key = 1, .last_key = -1, .key_step = 1,
+        .acl_categories = "@keyspace @write @slow", .tips = "request_policy:multi_shard response_policy:agg_sum",
+        .key_specs = key_specs_42, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Removes keys", .since = "1.0.0", .group = "generic",
+        .complexity = "O(N) for N keys; removing a stream costs O(M) for M entries",
+        .history = NULL, .history_count = 0, .args = args_43, .arg_count = 1,
+    },
+    {
         .name = "echo", .arity = 2, .flags = "loading stale fast",
         .first_key = 0, .last_key = 0, .key_step = 0,
         .acl_categories = "@fast @connection", .tips = NULL,
@@ -749,7 +1131,67 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Returns its argument", .since = "1.0.0", .group = "connection",
         .complexity = "O(1)",
-        .history = NULL, .history_count = 0, .args = args_42, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_44, .arg_count = 1,
+    },
+    {
+        .name = "exists", .arity = -2, .flags = "readonly fast",
+        .first_key = 1, .last_key = -1, .key_step = 1,
+        .acl_categories = "@keyspace @read @fast", .tips = "request_policy:multi_shard response_policy:agg_sum",
+        .key_specs = key_specs_45, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Counts how many of the given keys exist", .since = "1.0.0", .group = "generic",
+        .complexity = "O(N) for N keys",
+        .history = history_46, .history_count = 1, .args = args_47, .arg_count = 1,
+    },
+    {
+        .name = "expire", .arity = -3, .flags = "write fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @write @fast", .tips = NULL,
+        .key_specs = key_specs_48, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Sets a key's time to live in seconds", .since = "1.0.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = history_49, .history_count = 1, .args = args_51, .arg_count = 3,
+    },
+    {
+        .name = "expireat", .arity = -3, .flags = "write fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @write @fast", .tips = NULL,
+        .key_specs = key_specs_52, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Sets the unix time in seconds at which a key expires", .since = "1.2.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = history_53, .history_count = 1, .args = args_55, .arg_count = 3,
+    },
+    {
+        .name = "expiretime", .arity = 2, .flags = "readonly fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @read @fast", .tips = NULL,
+        .key_specs = key_specs_56, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Returns the unix time in seconds at which a key expires", .since = "7.0.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = NULL, .history_count = 0, .args = args_57, .arg_count = 1,
+    },
+    {
+        .name = "flushall", .arity = -1, .flags = "write",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@keyspace @write @slow @dangerous", .tips = "request_policy:all_shards response_policy:all_succeeded",
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Removes every key of every database", .since = "1.0.0", .group = "server",
+        .complexity = "O(N) for N keys in all databases",
+        .history = history_58, .history_count = 2, .args = args_60, .arg_count = 1,
+    },
+    {
+        .name = "flushdb", .arity = -1, .flags = "write",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@keyspace @write @slow @dangerous", .tips = "request_policy:all_shards response_policy:all_succeeded",
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Removes every key of the selected database", .since = "1.0.0", .group = "server",
+        .complexity = "O(N) for N keys in the database",
+        .history = history_61, .history_count = 2, .args = args_63, .arg_count = 1,
     },
     {
         .name = "hello", .arity = -1, .flags = "noscript loading stale fast no_auth allow_busy",
@@ -759,7 +1201,7 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Selects the protocol version and returns the server's properties", .since = "6.0.0", .group = "connection",
         .complexity = "O(1)",
-        .history = history_43, .history_count = 1, .args = args_46, .arg_count = 1,
+        .history = history_64, .history_count = 1, .args = args_67, .arg_count = 1,
     },
     {
         .name = "info", .arity = -1, .flags = "loading stale",
@@ -769,7 +1211,57 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Returns server information and counters", .since = "1.0.0", .group = "server",
         .complexity = "O(1)",
-        .history = history_47, .history_count = 1, .args = args_48, .arg_count = 1,
+        .history = history_68, .history_count = 1, .args = args_69, .arg_count = 1,
+    },
+    {
+        .name = "keys", .arity = 2, .flags = "readonly",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@keyspace @read @slow @dangerous", .tips = "request_policy:all_shards nondeterministic_output_order",
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Lists the keys whose names match a glob pattern", .since = "1.0.0", .group = "generic",
+        .complexity = "O(N) for N keys in the database, each matched against the pattern",
+        .history = NULL, .history_count = 0, .args = args_70, .arg_count = 1,
+    },
+    {
+        .name = "persist", .arity = 2, .flags = "write fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @write @fast", .tips = NULL,
+        .key_specs = key_specs_71, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Removes a key's expiry", .since = "2.2.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = NULL, .history_count = 0, .args = args_72, .arg_count = 1,
+    },
+    {
+        .name = "pexpire", .arity = -3, .flags = "write fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @write @fast", .tips = NULL,
+        .key_specs = key_specs_73, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Sets a key's time to live in milliseconds", .since = "2.6.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = history_74, .history_count = 1, .args = args_76, .arg_count = 3,
+    },
+    {
+        .name = "pexpireat", .arity = -3, .flags = "write fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @write @fast", .tips = NULL,
+        .key_specs = key_specs_77, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Sets the unix time in milliseconds at which a key expires", .since = "2.6.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = history_78, .history_count = 1, .args = args_80, .arg_count = 3,
+    },
+    {
+        .name = "pexpiretime", .arity = 2, .flags = "readonly fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @read @fast", .tips = NULL,
+        .key_specs = key_specs_81, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Returns the unix time in milliseconds at which a key expires", .since = "7.0.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = NULL, .history_count = 0, .args = args_82, .arg_count = 1,
     },
     {
         .name = "ping", .arity = -1, .flags = "fast",
@@ -779,7 +1271,7 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Checks that the server answers", .since = "1.0.0", .group = "connection",
         .complexity = "O(1)",
-        .history = NULL, .history_count = 0, .args = args_49, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_83, .arg_count = 1,
     },
     {
         .name = "psubscribe", .arity = -2, .flags = "pubsub noscript loading stale",
@@ -789,7 +1281,17 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Subscribes to every channel that matches the glob patterns", .since = "2.0.0", .group = "pubsub",
         .complexity = "O(N) for N patterns this client has",
-        .history = NULL, .history_count = 0, .args = args_51, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_85, .arg_count = 1,
+    },
+    {
+        .name = "pttl", .arity = 2, .flags = "readonly fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @read @fast", .tips = "nondeterministic_output",
+        .key_specs = key_specs_86, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Returns a key's remaining time to live in milliseconds", .since = "2.6.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = history_87, .history_count = 1, .args = args_88, .arg_count = 1,
     },
     {
         .name = "publish", .arity = 3, .flags = "pubsub loading stale fast",
@@ -799,14 +1301,14 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Sends a message to the subscribers of a channel", .since = "2.0.0", .group = "pubsub",
         .complexity = "O(N+M) for N channel subscribers and M patterns",
-        .history = NULL, .history_count = 0, .args = args_52, .arg_count = 2,
+        .history = NULL, .history_count = 0, .args = args_89, .arg_count = 2,
     },
     {
         .name = "pubsub", .arity = -2, .flags = NULL,
         .first_key = 0, .last_key = 0, .key_step = 0,
         .acl_categories = "@slow", .tips = NULL,
         .key_specs = NULL, .key_spec_count = 0,
-        .subcommands = subcommands_57, .subcommand_count = 6,
+        .subcommands = subcommands_94, .subcommand_count = 6,
         .summary = "Container for commands that inspect pub/sub state", .since = "2.8.0", .group = "pubsub",
         .complexity = "Depends on the subcommand.",
         .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
@@ -819,7 +1321,7 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Removes pattern subscriptions", .since = "2.0.0", .group = "pubsub",
         .complexity = "O(N+M) for N patterns of this client and M patterns in all",
-        .history = NULL, .history_count = 0, .args = args_58, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_95, .arg_count = 1,
     },
     {
         .name = "quit", .arity = -1, .flags = "noscript loading stale fast no_auth allow_busy",
@@ -842,6 +1344,16 @@ static const struct cmd_meta commands[] = {
         .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
     },
     {
+        .name = "scan", .arity = -2, .flags = "readonly",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@keyspace @read @slow", .tips = "nondeterministic_output request_policy:special",
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Walks the keyspace a batch at a time with a cursor", .since = "2.8.0", .group = "generic",
+        .complexity = "O(1) per call; O(N) over a whole walk of N keys",
+        .history = history_96, .history_count = 1, .args = args_97, .arg_count = 4,
+    },
+    {
         .name = "select", .arity = 2, .flags = "loading stale fast",
         .first_key = 0, .last_key = 0, .key_step = 0,
         .acl_categories = "@fast @connection", .tips = NULL,
@@ -849,7 +1361,7 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Selects the logical database of this connection", .since = "1.0.0", .group = "connection",
         .complexity = "O(1)",
-        .history = NULL, .history_count = 0, .args = args_59, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_98, .arg_count = 1,
     },
     {
         .name = "shutdown", .arity = -1, .flags = "admin noscript loading stale no_multi allow_busy",
@@ -859,27 +1371,27 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Stops the server", .since = "1.0.0", .group = "server",
         .complexity = "O(1) without a save",
-        .history = history_60, .history_count = 1, .args = args_62, .arg_count = 4,
+        .history = history_99, .history_count = 1, .args = args_101, .arg_count = 4,
     },
     {
         .name = "spublish", .arity = 3, .flags = "pubsub loading stale fast",
         .first_key = 1, .last_key = 1, .key_step = 1,
         .acl_categories = "@pubsub @fast", .tips = NULL,
-        .key_specs = key_specs_63, .key_spec_count = 1,
+        .key_specs = key_specs_102, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Sends a message to the subscribers of a shard channel", .since = "7.0.0", .group = "pubsub",
         .complexity = "O(N) for N shard channel subscribers",
-        .history = NULL, .history_count = 0, .args = args_64, .arg_count = 2,
+        .history = NULL, .history_count = 0, .args = args_103, .arg_count = 2,
     },
     {
         .name = "ssubscribe", .arity = -2, .flags = "pubsub noscript loading stale",
         .first_key = 1, .last_key = -1, .key_step = 1,
         .acl_categories = "@pubsub @slow", .tips = NULL,
-        .key_specs = key_specs_65, .key_spec_count = 1,
+        .key_specs = key_specs_104, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Subscribes to shard channels", .since = "7.0.0", .group = "pubsub",
         .complexity = "O(N) for N shard channels",
-        .history = NULL, .history_count = 0, .args = args_66, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_105, .arg_count = 1,
     },
     {
         .name = "subscribe", .arity = -2, .flags = "pubsub noscript loading stale",
@@ -889,17 +1401,17 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Subscribes to channels", .since = "2.0.0", .group = "pubsub",
         .complexity = "O(N) for N channels",
-        .history = NULL, .history_count = 0, .args = args_67, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_106, .arg_count = 1,
     },
     {
         .name = "sunsubscribe", .arity = -1, .flags = "pubsub noscript loading stale",
         .first_key = 1, .last_key = -1, .key_step = 1,
         .acl_categories = "@pubsub @slow", .tips = NULL,
-        .key_specs = key_specs_68, .key_spec_count = 1,
+        .key_specs = key_specs_107, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Removes shard channel subscriptions", .since = "7.0.0", .group = "pubsub",
         .complexity = "O(N) for N shard channel subscribers",
-        .history = NULL, .history_count = 0, .args = args_69, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_108, .arg_count = 1,
     },
     {
         .name = "time", .arity = 1, .flags = "loading stale fast",
@@ -912,6 +1424,36 @@ static const struct cmd_meta commands[] = {
         .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
     },
     {
+        .name = "ttl", .arity = 2, .flags = "readonly fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @read @fast", .tips = "nondeterministic_output",
+        .key_specs = key_specs_109, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Returns a key's remaining time to live in seconds", .since = "1.0.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = history_110, .history_count = 1, .args = args_111, .arg_count = 1,
+    },
+    {
+        .name = "type", .arity = 2, .flags = "readonly fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@keyspace @read @fast", .tips = NULL,
+        .key_specs = key_specs_112, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Returns the type of the value at a key", .since = "1.0.0", .group = "generic",
+        .complexity = "O(1)",
+        .history = NULL, .history_count = 0, .args = args_113, .arg_count = 1,
+    },
+    {
+        .name = "unlink", .arity = -2, .flags = "write fast",
+        .first_key = 1, .last_key = -1, .key_step = 1,
+        .acl_categories = "@keyspace @write @fast", .tips = "request_policy:multi_shard response_policy:agg_sum",
+        .key_specs = key_specs_114, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Removes keys, freeing large values outside the command path", .since = "4.0.0", .group = "generic",
+        .complexity = "O(1) per key, then O(M) freeing for M entries of a large value",
+        .history = NULL, .history_count = 0, .args = args_115, .arg_count = 1,
+    },
+    {
         .name = "unsubscribe", .arity = -1, .flags = "pubsub noscript loading stale",
         .first_key = 0, .last_key = 0, .key_step = 0,
         .acl_categories = "@pubsub @slow", .tips = NULL,
@@ -919,7 +1461,87 @@ static const struct cmd_meta commands[] = {
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Removes channel subscriptions", .since = "2.0.0", .group = "pubsub",
         .complexity = "O(N) for N channel subscribers",
-        .history = NULL, .history_count = 0, .args = args_70, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_116, .arg_count = 1,
+    },
+    {
+        .name = "xadd", .arity = -5, .flags = "write denyoom fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@write @stream @fast", .tips = "nondeterministic_output",
+        .key_specs = key_specs_117, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Appends an entry to a stream, optionally trimming it", .since = "5.0.0", .group = "stream",
+        .complexity = "O(1) per entry added; O(N) for N entries removed by trimming",
+        .history = history_118, .history_count = 2, .args = args_124, .arg_count = 5,
+    },
+    {
+        .name = "xdel", .arity = -3, .flags = "write fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@write @stream @fast", .tips = NULL,
+        .key_specs = key_specs_125, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Removes entries from a stream by ID", .since = "5.0.0", .group = "stream",
+        .complexity = "O(1) per entry removed",
+        .history = NULL, .history_count = 0, .args = args_126, .arg_count = 2,
+    },
+    {
+        .name = "xlen", .arity = 2, .flags = "readonly fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@read @stream @fast", .tips = NULL,
+        .key_specs = key_specs_127, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Counts the entries of a stream", .since = "5.0.0", .group = "stream",
+        .complexity = "O(1)",
+        .history = NULL, .history_count = 0, .args = args_128, .arg_count = 1,
+    },
+    {
+        .name = "xrange", .arity = -4, .flags = "readonly",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@read @stream @slow", .tips = NULL,
+        .key_specs = key_specs_129, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Returns stream entries between two IDs, oldest first", .since = "5.0.0", .group = "stream",
+        .complexity = "O(N) for N entries returned; O(log M) to find the start in M entries",
+        .history = history_130, .history_count = 1, .args = args_131, .arg_count = 4,
+    },
+    {
+        .name = "xread", .arity = -4, .flags = "readonly blocking movablekeys",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@read @stream @slow @blocking", .tips = NULL,
+        .key_specs = key_specs_132, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Reads entries newer than given IDs from streams, optionally waiting for them", .since = "5.0.0", .group = "stream",
+        .complexity = "O(N) per stream for N entries returned; O(log M) to find the start in M entries",
+        .history = NULL, .history_count = 0, .args = args_134, .arg_count = 3,
+    },
+    {
+        .name = "xrevrange", .arity = -4, .flags = "readonly",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@read @stream @slow", .tips = NULL,
+        .key_specs = key_specs_135, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Returns stream entries between two IDs, newest first", .since = "5.0.0", .group = "stream",
+        .complexity = "O(N) for N entries returned; O(log M) to find the start in M entries",
+        .history = history_136, .history_count = 1, .args = args_137, .arg_count = 4,
+    },
+    {
+        .name = "xsetid", .arity = -3, .flags = "write denyoom fast",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@write @stream @fast", .tips = NULL,
+        .key_specs = key_specs_138, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Sets the last ID of a stream, as replication and AOF loading need", .since = "5.0.0", .group = "stream",
+        .complexity = "O(1)",
+        .history = history_139, .history_count = 1, .args = args_140, .arg_count = 4,
+    },
+    {
+        .name = "xtrim", .arity = -4, .flags = "write",
+        .first_key = 1, .last_key = 1, .key_step = 1,
+        .acl_categories = "@write @stream @slow", .tips = "nondeterministic_output",
+        .key_specs = key_specs_141, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Removes the oldest entries of a stream down to a length or ID", .since = "5.0.0", .group = "stream",
+        .complexity = "O(N) for N entries removed",
+        .history = history_142, .history_count = 1, .args = args_146, .arg_count = 2,
     },
 };
 

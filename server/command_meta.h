@@ -9,11 +9,18 @@
 
 #include <stddef.h>
 
-// One key specification with an "index" begin_search and a "range"
-// find_keys, the only kind the pub/sub shard commands use.
+enum cmd_key_begin { RP_KEY_BEGIN_INDEX, RP_KEY_BEGIN_KEYWORD };
+
+// One key specification: an "index" or "keyword" begin_search and a "range"
+// find_keys, the kinds that the commands ringpub implements use. COMMAND
+// GETKEYS finds keys with it.
 struct cmd_key_spec {
-    const char *flags;           // space-separated: "not_key"
-    int begin_index;             // begin_search index
+    const char *notes;           // ringpub's own note, NULL when redis gives none
+    const char *flags;           // space-separated: "RW update", "not_key"
+    enum cmd_key_begin begin;
+    int begin_index;             // RP_KEY_BEGIN_INDEX: argument index of the first key
+    const char *keyword;         // RP_KEY_BEGIN_KEYWORD: the first key follows this argument
+    int startfrom;               // where the keyword search starts; negative counts from the end
     int last_key;                // find_keys range: lastkey, keystep, limit
     int key_step;
     int limit;
@@ -22,7 +29,8 @@ struct cmd_key_spec {
 // One argument of COMMAND DOCS. Optional fields are NULL when redis omits them.
 struct cmd_arg_doc {
     const char *name;
-    const char *type;            // "string", "integer", "pattern", "oneof", "block", "pure-token"
+    const char *type;            // "key", "string", "integer", "pattern", "oneof", "block", "pure-token"
+    int key_spec_index;          // for type "key": its key spec; -1 otherwise
     const char *token;
     const char *since;
     const char *deprecated_since;

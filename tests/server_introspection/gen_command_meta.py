@@ -27,13 +27,17 @@ import rawresp    # noqa: E402
 import rpserver   # noqa: E402
 
 # The commands whose metadata ringpub carries: every command of the
-# connection and pubsub groups, and the server commands ringpub implements or
-# may implement. A command that ringpub does not dispatch is never printed.
+# connection and pubsub groups, the server commands ringpub implements or may
+# implement, and its key and stream commands. A command that ringpub does not
+# dispatch is never printed.
 COMMANDS = [
     "auth", "client", "echo", "hello", "ping", "quit", "reset", "select",
     "psubscribe", "publish", "pubsub", "punsubscribe", "spublish", "ssubscribe",
     "subscribe", "sunsubscribe", "unsubscribe",
-    "command", "config", "info", "time", "shutdown", "dbsize",
+    "command", "config", "info", "time", "shutdown",
+    "bgrewriteaof", "dbsize", "del", "exists", "expire", "expireat", "expiretime", "flushall", "flushdb",
+    "keys", "persist", "pexpire", "pexpireat", "pexpiretime", "pttl", "scan", "ttl", "type", "unlink",
+    "xadd", "xdel", "xlen", "xrange", "xread", "xrevrange", "xsetid", "xtrim",
 ]
 
 # ringpub's own summary and complexity text for each command and subcommand.
@@ -107,6 +111,40 @@ TEXT = {
     "time": ("Returns the server clock", "O(1)"),
     "shutdown": ("Stops the server", "O(1) without a save"),
     "dbsize": ("Counts the keys of the selected database", "O(1)"),
+    "bgrewriteaof": ("Rewrites the append-only file in a background process", "O(1)"),
+    "del": ("Removes keys", "O(N) for N keys; removing a stream costs O(M) for M entries"),
+    "unlink": ("Removes keys, freeing large values outside the command path",
+               "O(1) per key, then O(M) freeing for M entries of a large value"),
+    "exists": ("Counts how many of the given keys exist", "O(N) for N keys"),
+    "type": ("Returns the type of the value at a key", "O(1)"),
+    "expire": ("Sets a key's time to live in seconds", "O(1)"),
+    "pexpire": ("Sets a key's time to live in milliseconds", "O(1)"),
+    "expireat": ("Sets the unix time in seconds at which a key expires", "O(1)"),
+    "pexpireat": ("Sets the unix time in milliseconds at which a key expires", "O(1)"),
+    "ttl": ("Returns a key's remaining time to live in seconds", "O(1)"),
+    "pttl": ("Returns a key's remaining time to live in milliseconds", "O(1)"),
+    "expiretime": ("Returns the unix time in seconds at which a key expires", "O(1)"),
+    "pexpiretime": ("Returns the unix time in milliseconds at which a key expires", "O(1)"),
+    "persist": ("Removes a key's expiry", "O(1)"),
+    "keys": ("Lists the keys whose names match a glob pattern",
+             "O(N) for N keys in the database, each matched against the pattern"),
+    "scan": ("Walks the keyspace a batch at a time with a cursor",
+             "O(1) per call; O(N) over a whole walk of N keys"),
+    "flushdb": ("Removes every key of the selected database", "O(N) for N keys in the database"),
+    "flushall": ("Removes every key of every database", "O(N) for N keys in all databases"),
+    "xadd": ("Appends an entry to a stream, optionally trimming it",
+             "O(1) per entry added; O(N) for N entries removed by trimming"),
+    "xrange": ("Returns stream entries between two IDs, oldest first",
+               "O(N) for N entries returned; O(log M) to find the start in M entries"),
+    "xrevrange": ("Returns stream entries between two IDs, newest first",
+                  "O(N) for N entries returned; O(log M) to find the start in M entries"),
+    "xlen": ("Counts the entries of a stream", "O(1)"),
+    "xdel": ("Removes entries from a stream by ID", "O(1) per entry removed"),
+    "xtrim": ("Removes the oldest entries of a stream down to a length or ID",
+              "O(N) for N entries removed"),
+    "xsetid": ("Sets the last ID of a stream, as replication and AOF loading need", "O(1)"),
+    "xread": ("Reads entries newer than given IDs from streams, optionally waiting for them",
+              "O(N) per stream for N entries returned; O(log M) to find the start in M entries"),
 }
 
 # ringpub's own wording of each history entry, in redis's order. The versions
@@ -135,6 +173,27 @@ HISTORY = {
     "config|set": ["Several settings in one call."],
     "info": ["Several sections in one call."],
     "shutdown": ["NOW, FORCE and ABORT options."],
+    "exists": ["Several keys in one call."],
+    "expire": ["NX, XX, GT and LT conditions."],
+    "pexpire": ["NX, XX, GT and LT conditions."],
+    "expireat": ["NX, XX, GT and LT conditions."],
+    "pexpireat": ["NX, XX, GT and LT conditions."],
+    "ttl": ["-2 for a key that does not exist."],
+    "pttl": ["-2 for a key that does not exist."],
+    "scan": ["TYPE filter."],
+    "flushdb": ["ASYNC mode.", "SYNC mode."],
+    "flushall": ["ASYNC mode.", "SYNC mode."],
+    "xadd": ["NOMKSTREAM option, MINID trimming and LIMIT.", "IDs of the form <ms>-*."],
+    "xrange": ["Exclusive bounds with a ( prefix."],
+    "xrevrange": ["Exclusive bounds with a ( prefix."],
+    "xtrim": ["MINID trimming and LIMIT."],
+    "xsetid": ["ENTRIESADDED and MAXDELETEDID arguments."],
+}
+
+# ringpub's own wording of the notes that some key specs carry in COMMAND
+# INFO, keyed by command and key spec index.
+KEY_SPEC_NOTES = {
+    ("xadd", 0): "UPDATE rather than INSERT, since XADD may also trim the stream",
 }
 
 # CLIENT SETINFO arrived in redis 7.2, so 7.0 has no metadata for it. ringpub
@@ -159,7 +218,7 @@ CLIENT_SETINFO_DOCS = rawresp.Map([
 ])
 
 DOC_KEYS = [b"summary", b"since", b"group", b"complexity", b"history", b"arguments", b"subcommands"]
-ARG_KEYS = [b"name", b"type", b"token", b"since", b"deprecated_since", b"flags", b"arguments"]
+ARG_KEYS = [b"name", b"type", b"key_spec_index", b"token", b"since", b"deprecated_since", b"flags", b"arguments"]
 
 
 def c_str(value):
@@ -221,8 +280,9 @@ class Emitter:
             check_keys([k for k, _ in arg], ARG_KEYS, where)
             field = dict(arg)
             sub, nsub = self.args(field.get(b"arguments"), where, depth + 1)
-            lines.append("    {%s, %s, %s, %s, %s, %s, %s, %d},\n" % (
-                c_str(field[b"name"]), c_str(field[b"type"]), c_str(field.get(b"token")),
+            lines.append("    {%s, %s, %d, %s, %s, %s, %s, %s, %d},\n" % (
+                c_str(field[b"name"]), c_str(field[b"type"]), field.get(b"key_spec_index", -1),
+                c_str(field.get(b"token")),
                 c_str(field.get(b"since")), c_str(field.get(b"deprecated_since")),
                 words(field.get(b"flags")), sub, nsub))
         sym = self.name("args")
@@ -245,22 +305,30 @@ class Emitter:
         if not specs:
             return "NULL", 0
         lines = []
-        for spec in specs:
+        for index, spec in enumerate(specs):
+            check_keys([k for k, _ in spec], [b"notes", b"flags", b"begin_search", b"find_keys"], fullname)
             spec = dict(spec)
-            if set(spec) != {b"flags", b"begin_search", b"find_keys"}:
-                raise ValueError("%s: key spec fields %r are not supported" % (fullname, list(spec)))
             begin = dict(spec[b"begin_search"])
             find = dict(spec[b"find_keys"])
-            if begin[b"type"] != b"index" or find[b"type"] != b"range":
-                raise ValueError("%s: only index/range key specs are supported" % fullname)
-            # ringpub has no keyspace: COMMAND GETKEYS relies on every key
-            # spec naming a channel, not a key.
-            if b"not_key" not in spec[b"flags"]:
-                raise ValueError("%s: a key spec without not_key needs COMMAND GETKEYS support" % fullname)
             begin_spec = dict(begin[b"spec"])
             find_spec = dict(find[b"spec"])
-            lines.append("    {%s, %d, %d, %d, %d},\n" % (
-                words(spec[b"flags"]), begin_spec[b"index"],
+            if find[b"type"] != b"range":
+                raise ValueError("%s: only range find_keys are supported" % fullname)
+            notes = None
+            if b"notes" in spec:
+                notes = KEY_SPEC_NOTES.get((fullname, index))
+                if notes is None:
+                    raise ValueError("%s: KEY_SPEC_NOTES needs key spec %d's note in ringpub's own words"
+                                     % (fullname, index))
+            if begin[b"type"] == b"index":
+                begin_fields = "RP_KEY_BEGIN_INDEX, %d, NULL, 0" % begin_spec[b"index"]
+            elif begin[b"type"] == b"keyword":
+                begin_fields = "RP_KEY_BEGIN_KEYWORD, 0, %s, %d" % (
+                    c_str(begin_spec[b"keyword"]), begin_spec[b"startfrom"])
+            else:
+                raise ValueError("%s: begin_search type %r is not supported" % (fullname, begin[b"type"]))
+            lines.append("    {%s, %s, %s, %d, %d, %d},\n" % (
+                c_str(notes), words(spec[b"flags"]), begin_fields,
                 find_spec[b"lastkey"], find_spec[b"keystep"], find_spec[b"limit"]))
         sym = self.name("key_specs")
         self.blocks.append("static const struct cmd_key_spec %s[] = {\n%s};\n" % (sym, "".join(lines)))

@@ -34,7 +34,7 @@ RINGPUB_INFO_FIELDS = {
     "stats": ["client_output_buffer_limit_disconnections"],
 }
 
-SECTIONS = ["server", "clients", "memory", "stats", "cpu", "keyspace"]
+SECTIONS = ["server", "clients", "memory", "persistence", "stats", "cpu", "keyspace"]
 
 # CLIENT LIST fields of redis 7.0.15, in order.
 CLIENT_FIELDS = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free argv-mem "
@@ -70,12 +70,12 @@ def check_eq(got, want, what):
 class Pair:
     """A ringpub-server and a redis-server, started together."""
 
-    def __init__(self):
+    def __init__(self, args=()):
         if SELF_TEST:
-            self.rp = rpserver.Server(kind="redis")
+            self.rp = rpserver.Server(kind="redis", args=args)
         else:
-            self.rp = rpserver.Server(kind="ringpub")
-        self.redis = rpserver.Server(kind="redis")
+            self.rp = rpserver.Server(kind="ringpub", args=args)
+        self.redis = rpserver.Server(kind="redis", args=args)
         self.conns = []
 
     def __enter__(self):
@@ -291,6 +291,84 @@ def info_pubsub_counters_follow_subscriptions():
             stats = info_fields(conn, "stats")["stats"]
             check_eq((stats["pubsub_channels"], stats["pubsub_patterns"], stats["pubsubshard_channels"]),
                      ("0", "0", "0"), "%s counters after unsubscribing" % which)
+
+
+KEYSPACE_LINE_RE = re.compile(r"^db(\d+):keys=(\d+),expires=(\d+),avg_ttl=(\d+)$")
+
+
+@test
+def info_keyspace_lines_match_redis():
+    with Pair() as pair:
+        lines = {}
+        for which in ("rp", "redis"):
+            conn = pair.conn(which)
+            conn.value("XADD", "a", "1-1", "f", "v")
+            conn.value("XADD", "b", "1-1", "f", "v")
+            conn.value("EXPIRE", "b", "100")
+            conn.value("SELECT", "2")
+            conn.value("XADD", "c", "1-1", "f", "v")
+            text = conn.value("INFO", "keyspace").decode()
+            lines[which] = [KEYSPACE_LINE_RE.match(line) for line in text.split("\r\n")[1:] if line]
+            check(all(lines[which]), "%s keyspace lines: %r" % (which, text))
+        for which in ("rp", "redis"):
+            check_eq([m.group(1, 2, 3) for m in lines[which]], [("0", "2", "1"), ("2", "1", "0")],
+                     "%s keyspace databases, keys and expires" % which)
+        # redis estimates avg_ttl in its expiry cycle (0 until that runs);
+        # ringpub averages the remaining TTLs at once.
+        if not SELF_TEST:
+            check(0 < int(lines["rp"][0].group(4)) <= 100000, "avg_ttl of db0: %r" % lines["rp"][0].group(0))
+        check_eq(lines["rp"][1].group(4), "0", "avg_ttl of a database without expiries")
+
+
+@test
+def info_blocked_clients_and_expired_keys_follow_state():
+    with Pair() as pair:
+        for which in ("rp", "redis"):
+            conn, blocked = pair.conn(which), pair.conn(which)
+            blocked.send("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+            check(wait_for(lambda: info_fields(conn, "clients")["clients"]["blocked_clients"] == "1"),
+                  "%s blocked_clients while XREAD BLOCK waits" % which)
+            conn.value("XADD", "s", "1-1", "f", "v")
+            blocked.read()
+            check(wait_for(lambda: info_fields(conn, "clients")["clients"]["blocked_clients"] == "0"),
+                  "%s blocked_clients after XADD woke the reader" % which)
+
+            conn.value("XADD", "e", "1-1", "f", "v")
+            conn.value("PEXPIRE", "e", "20")
+            check_eq(info_fields(conn, "stats")["stats"]["expired_keys"], "0", "%s expired_keys before" % which)
+            # EXISTS removes the key once its time has passed, if the expiry cycle did not.
+            check(wait_for(lambda: conn.value("EXISTS", "e") == 0), "%s key expires" % which)
+            check_eq(info_fields(conn, "stats")["stats"]["expired_keys"], "1", "%s expired_keys after" % which)
+
+
+@test
+def info_persistence_fields_with_aof():
+    with Pair(args=["--appendonly", "yes"]) as pair:
+        rp, redis = pair.conns_both()
+        got = info_fields(rp, "persistence")["persistence"]
+        want = info_fields(redis, "persistence")["persistence"]
+        extra = [n for n in got if n not in want]
+        check_eq(extra, [], "persistence fields beyond redis's")
+        check_eq([n for n in want if n in got], list(got), "order of the persistence fields")
+        for name in ("loading", "aof_enabled", "aof_rewrite_in_progress", "aof_last_bgrewrite_status",
+                     "aof_last_write_status", "aof_current_size", "aof_base_size"):
+            check(name in got, "INFO persistence has %s" % name)
+        check_eq((got["aof_enabled"], got["loading"]), ("1", "0"), "aof_enabled and loading")
+
+        rp.value("XADD", "s", "1-1", "f", "v")
+        check(wait_for(lambda: int(info_fields(rp, "persistence")["persistence"]["aof_current_size"]) > 0),
+              "aof_current_size grows with a write")
+        check_eq(rp.value("BGREWRITEAOF"), b"Background append only file rewriting started", "BGREWRITEAOF")
+
+        def rewrite_done():
+            fields = info_fields(rp, "persistence")["persistence"]
+            return fields["aof_rewrite_in_progress"] == "0" and fields["aof_rewrites"] == "1"
+
+        check(wait_for(rewrite_done, timeout=10.0), "aof_rewrites counts the finished rewrite")
+        fields = info_fields(rp, "persistence")["persistence"]
+        check_eq((fields["aof_last_bgrewrite_status"], fields["aof_current_rewrite_time_sec"]), ("ok", "-1"),
+                 "state after the rewrite")
+        check(int(fields["aof_last_rewrite_time_sec"]) >= 0, "aof_last_rewrite_time_sec is set")
 
 
 @test
@@ -601,6 +679,26 @@ def info_entry_bytes(conn, name):
     return raw[4:]
 
 
+NOTES_RE = re.compile(rb"\$5\r\nnotes\r\n\$(\d+)\r\n")
+
+
+def mask_notes(raw):
+    """Replace the text of every key spec note in a COMMAND INFO reply with
+    "<note>" and return (masked bytes, [note texts]). The notes are prose, and
+    ringpub words its own."""
+    out, notes, pos = [], [], 0
+    for match in NOTES_RE.finditer(raw):
+        if match.start() < pos:
+            continue
+        start = match.end()
+        end = start + int(match.group(1))
+        out.append(raw[pos:match.start()] + b"$5\r\nnotes\r\n$6\r\n<note>")
+        notes.append(raw[start:end])
+        pos = end
+    out.append(raw[pos:])
+    return b"".join(out), notes
+
+
 def split_info_entry(raw):
     """Split one COMMAND INFO entry into its bytes: the first nine fields, the
     header of the tenth (the subcommands), and a list of subcommand entries."""
@@ -640,8 +738,13 @@ def command_info_matches_redis_for_every_command():
         for proto in (2, 3):
             rp, redis = pair.conns_both(proto)
             for name in implemented_commands(rp):
-                got = info_entry_bytes(rp, name)
-                want = info_entry_bytes(redis, name)
+                got, got_notes = mask_notes(info_entry_bytes(rp, name))
+                want, want_notes = mask_notes(info_entry_bytes(redis, name))
+                check_eq(len(got_notes), len(want_notes), "key spec notes of %s" % name)
+                for ours, theirs in zip(got_notes, want_notes):
+                    check(ours, "COMMAND INFO %s has a key spec note" % name)
+                    if not SELF_TEST:
+                        check(ours != theirs, "COMMAND INFO %s key spec note is ringpub's own" % name)
                 got_head, got_subs_header, got_subs = split_info_entry(got)
                 want_head, want_subs_header, want_subs = split_info_entry(want)
                 check_eq(got_head, want_head, "COMMAND INFO %s (RESP%d)" % (name, proto))
@@ -657,7 +760,7 @@ def command_info_matches_redis_for_every_command():
                 # The subcommands of each container are each its own COMMAND INFO entry.
                 for sub in got_subs:
                     sub_name = rawresp.parse(sub)[0][0].decode()
-                    check_eq(info_entry_bytes(rp, sub_name), sub, "COMMAND INFO %s" % sub_name)
+                    check_eq(mask_notes(info_entry_bytes(rp, sub_name))[0], sub, "COMMAND INFO %s" % sub_name)
 
 
 @test
@@ -744,6 +847,31 @@ def command_getkeys_errors_bytes():
                      ("COMMAND", "GETKEYS", "ping", "a", "b", "c"), ("COMMAND", "GETKEYS", "ping"),
                      ("COMMAND", "GETKEYSANDFLAGS", "spublish", "a", "b"), ("COMMAND", "GETKEYSANDFLAGS", "x")]:
             same_bytes(pair, *args)
+
+
+# Command lines for COMMAND GETKEYS: keys found by index and by keyword
+# specs, ranges running to the end or in pairs, and each error in turn.
+GETKEYS_CASES = [
+    "del a b c", "DEL a", "unlink x y", "exists k", "type a", "type a b", "expire k 10", "expire k",
+    "pexpireat k 1 xx gt", "ttl k", "pttl k", "expiretime k", "pexpiretime k", "persist k", "keys *",
+    "scan 0", "flushall async", "xadd s * a b", "xadd s", "xrange s - +", "xrevrange s + - count 1",
+    "xlen s", "xdel s 1-1 2-2", "xtrim s maxlen 1", "xsetid s 1-1", "xread streams a 0",
+    "xread count 1 streams a b 0 0", "xread streams a b 0", "xread count 1 block 0",
+    "xread block 1 streams", "xread streams streams 0", "xread count streams streams a 0",
+    "XREAD Streams a 0", "xread streams a b c d e", "xread block 0 streams a", "xread streams a",
+    "publish ch m", "client kill a", "config get x",
+]
+
+
+@test
+def command_getkeys_matches_redis():
+    with Pair() as pair:
+        for proto in (2, 3):
+            rp, redis = pair.conns_both(proto)
+            for line in GETKEYS_CASES:
+                for sub in ("GETKEYS", "GETKEYSANDFLAGS"):
+                    args = ("COMMAND", sub) + tuple(line.split())
+                    check_eq(rp.raw(*args), redis.raw(*args), "%s (RESP%d)" % (" ".join(args), proto))
 
 
 @test
