@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// INFO [section ...]: the server, clients, memory, stats, cpu and keyspace
-// sections with redis 7.0.15's field names, in its order, so that tools
-// written for redis (redis_exporter, Datadog) read them. Fields of features
-// ringpub lacks (persistence, replication, keys, Lua, jemalloc statistics)
-// are left out rather than faked; docs/COMPATIBILITY.md lists them.
+// INFO [section ...]: the server, clients, memory, persistence, stats, cpu
+// and keyspace sections with redis 7.0.15's field names, in its order, so
+// that tools written for redis (redis_exporter, Datadog) read them. Fields of
+// features ringpub lacks (RDB snapshots, replication, Lua, jemalloc
+// statistics) are left out rather than faked; docs/COMPATIBILITY.md lists them.
 // info_tick() samples the rates and recent peaks, as redis's serverCron does.
 
 #define _GNU_SOURCE    // RUSAGE_THREAD
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ringpub/version.h"
+#include "server/db.h"
 #include "server/server.h"
 
 // The redis version whose interface ringpub follows; INFO reports it as
@@ -271,13 +272,16 @@ static void section_clients(struct info_text *t, struct server *srv)
     add_line(t, "maxclients:%u", srv->cfg.maxclients);
     add_line(t, "client_recent_max_input_buffer:%zu", peak_max(srv->info.peak_input));
     add_line(t, "client_recent_max_output_buffer:%zu", peak_max(srv->info.peak_output));
-    add_line(t, "blocked_clients:0");
+    add_line(t, "blocked_clients:%zu", srv->blocked_clients);
 }
 
 static void section_memory(struct info_text *t, struct server *srv)
 {
-    char used_h[32], rss_h[32], peak_h[32], system_h[32];
+    char used_h[32], rss_h[32], peak_h[32], system_h[32], maxmemory_h[32];
     size_t used = used_memory();
+    // NOTE: db_memory walks every key, so INFO memory costs time in
+    // proportion to the keyspace, where redis's figure is O(1).
+    size_t dataset = db_memory(srv);
     size_t rss = resident_bytes();
     uint64_t system = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
     size_t clients_mem = 0;
@@ -289,6 +293,7 @@ static void section_memory(struct info_text *t, struct server *srv)
     bytes_to_human(rss_h, sizeof(rss_h), rss);
     bytes_to_human(peak_h, sizeof(peak_h), srv->info.used_memory_peak);
     bytes_to_human(system_h, sizeof(system_h), system);
+    bytes_to_human(maxmemory_h, sizeof(maxmemory_h), srv->cfg.maxmemory);
 
     add_line(t, "# Memory");
     add_line(t, "used_memory:%zu", used);
@@ -298,10 +303,17 @@ static void section_memory(struct info_text *t, struct server *srv)
     add_line(t, "used_memory_peak:%zu", srv->info.used_memory_peak);
     add_line(t, "used_memory_peak_human:%s", peak_h);
     add_line(t, "used_memory_peak_perc:%.2f%%", srv->info.used_memory_peak ? (double)used * 100 / (double)srv->info.used_memory_peak : 0.0);
+    // The keyspace's own count is the dataset, and everything else the
+    // overhead. Under AddressSanitizer used_memory is the RSS, which still
+    // holds the dataset, so the difference stays meaningful.
+    add_line(t, "used_memory_overhead:%zu", used > dataset ? used - dataset : 0);
+    add_line(t, "used_memory_dataset:%zu", dataset);
     add_line(t, "total_system_memory:%llu", (unsigned long long)system);
     add_line(t, "total_system_memory_human:%s", system_h);
-    add_line(t, "maxmemory:0");
-    add_line(t, "maxmemory_human:0B");
+    add_line(t, "maxmemory:%llu", (unsigned long long)srv->cfg.maxmemory);
+    add_line(t, "maxmemory_human:%s", maxmemory_h);
+    // noeviction is the only policy ringpub has.
+    add_line(t, "maxmemory_policy:noeviction");
     add_line(t, "mem_fragmentation_ratio:%.2f", used ? (double)rss / (double)used : 0.0);
     add_line(t, "mem_fragmentation_bytes:%lld", (long long)rss - (long long)used);
     add_line(t, "mem_clients_normal:%zu", clients_mem);
@@ -323,6 +335,9 @@ static void section_stats(struct info_text *t, struct server *srv)
     add_line(t, "instantaneous_input_kbps:%.2f", (double)rate_average(srv->info.in_bytes_per_sec) / 1024);
     add_line(t, "instantaneous_output_kbps:%.2f", (double)rate_average(srv->info.out_bytes_per_sec) / 1024);
     add_line(t, "rejected_connections:%llu", (unsigned long long)st->rejected_connections);
+    add_line(t, "expired_keys:%llu", (unsigned long long)(srv->keyspace ? srv->keyspace->expired_keys : 0));
+    // Nothing is ever evicted: noeviction is the only maxmemory-policy.
+    add_line(t, "evicted_keys:0");
     add_line(t, "pubsub_channels:%zu", rp_ps_count(srv->pubsub, RP_PS_CHANNEL));
     add_line(t, "pubsub_patterns:%zu", rp_ps_count(srv->pubsub, RP_PS_PATTERN));
     add_line(t, "pubsubshard_channels:%zu", rp_ps_count(srv->pubsub, RP_PS_SHARD));
@@ -355,12 +370,82 @@ static void section_cpu(struct info_text *t, struct server *srv)
     add_line(t, "used_cpu_user_main_thread:%.6f", timeval_seconds(&thread.ru_utime));
 }
 
-// ringpub stores no keys, so the section has its header and no database lines,
-// as redis prints it for an empty dataset.
+static const char *ok_or_err(int ok)
+{
+    return ok ? "ok" : "err";
+}
+
+// The AOF fields of redis's persistence section that describe ringpub's
+// single-file AOF, in redis's order; the RDB, copy-on-write and module fork
+// fields are left out. As redis, the size fields appear only while the AOF is on.
+static void section_persistence(struct info_text *t, struct server *srv)
+{
+    const struct aof_info *aof = &srv->aof_info;
+    int64_t rewrite_sec = -1;
+
+    if (aof->rewrite_in_progress)
+        rewrite_sec = (int64_t)((time_mono_ms() - aof->rewrite_start_ms) / 1000);
+
+    add_line(t, "# Persistence");
+    add_line(t, "loading:%d", aof->loading);
+    add_line(t, "aof_enabled:%d", aof->enabled);
+    add_line(t, "aof_rewrite_in_progress:%d", aof->rewrite_in_progress);
+    add_line(t, "aof_rewrite_scheduled:%d", aof->rewrite_scheduled);
+    add_line(t, "aof_last_rewrite_time_sec:%lld", (long long)aof->last_rewrite_time_sec);
+    add_line(t, "aof_current_rewrite_time_sec:%lld", (long long)rewrite_sec);
+    add_line(t, "aof_last_bgrewrite_status:%s", ok_or_err(aof->last_bgrewrite_ok));
+    add_line(t, "aof_rewrites:%llu", (unsigned long long)aof->rewrites);
+    add_line(t, "aof_last_write_status:%s", ok_or_err(aof->last_write_ok));
+    if (!aof->enabled)
+        return;
+    add_line(t, "aof_current_size:%llu", (unsigned long long)aof->current_size);
+    add_line(t, "aof_base_size:%llu", (unsigned long long)aof->base_size);
+    // redis prints aof_rewrite_scheduled a second time under this name.
+    add_line(t, "aof_pending_rewrite:%d", aof->rewrite_scheduled);
+    add_line(t, "aof_delayed_fsync:%llu", (unsigned long long)aof->delayed_fsync);
+}
+
+// Keys with an expiry that avg_ttl looks at, at most, per database.
+#define AVG_TTL_SAMPLE_MAX 1024
+
+// Mean remaining time to live in ms of the keys with an expiry in d, 0 when
+// none is left. redis keeps a running estimate from its expiry sampling; here
+// it is the exact mean up to AVG_TTL_SAMPLE_MAX keys, and above that the mean
+// of AVG_TTL_SAMPLE_MAX keys taken at even steps through volatile_keys, so
+// INFO costs the same whatever the number of keys.
+static long long average_ttl_ms(const struct db *d, int64_t now_ms)
+{
+    size_t count = d->volatile_count;
+    size_t step = count > AVG_TTL_SAMPLE_MAX ? count / AVG_TTL_SAMPLE_MAX : 1;
+    long double sum = 0;
+    size_t live = 0;
+
+    for (size_t i = 0; i < count && i / step < AVG_TTL_SAMPLE_MAX; i += step) {
+        int64_t ttl = d->volatile_keys[i]->expire_ms - now_ms;
+
+        // A key whose time has passed but that is not removed yet has no TTL left.
+        if (ttl <= 0)
+            continue;
+        sum += (long double)ttl;
+        live++;
+    }
+    return live ? (long long)(sum / (long double)live) : 0;
+}
+
+// One line per database that has keys, as redis prints them; none when empty.
 static void section_keyspace(struct info_text *t, struct server *srv)
 {
-    (void)srv;
+    int64_t now = db_now_ms();
+
     add_line(t, "# Keyspace");
+    for (int i = 0; srv->keyspace != NULL && i < srv->keyspace->count; i++) {
+        size_t keys = db_size(srv, i);
+
+        if (keys == 0)
+            continue;
+        add_line(t, "db%d:keys=%zu,expires=%zu,avg_ttl=%lld", i, keys, db_expires(srv, i),
+                 average_ttl_ms(&srv->keyspace->dbs[i], now));
+    }
 }
 
 // Sections in the order redis 7.0 prints them.
@@ -371,6 +456,7 @@ static const struct {
     {"server", section_server},
     {"clients", section_clients},
     {"memory", section_memory},
+    {"persistence", section_persistence},
     {"stats", section_stats},
     {"cpu", section_cpu},
     {"keyspace", section_keyspace},

@@ -49,28 +49,18 @@ def wait_for(predicate, timeout=5.0, step=0.02):
     return value
 
 
-_info_counts_blocked = None
-
-
 def wait_blocked(r, n):
-    """Wait until n clients are blocked, as INFO clients blocked_clients reports.
+    """Wait until n clients are blocked, as INFO clients blocked_clients reports."""
+    return wait_for(lambda: r.info("clients")["blocked_clients"] == n, timeout=2.0)
 
-    Until INFO reports the counter (it printed a fixed 0 when these tests were
-    written), a short sleep stands in for the wait and a note says so.
-    """
-    global _info_counts_blocked
-    if _info_counts_blocked is False:
-        time.sleep(0.3)
-        return True
-    if wait_for(lambda: r.info("clients")["blocked_clients"] == n, timeout=2.0):
-        if n > 0:
-            _info_counts_blocked = True
-        return True
-    if _info_counts_blocked is None and r.info("clients")["blocked_clients"] == 0:
-        print("NOTE: INFO blocked_clients stays 0 on this build; its checks are skipped")
-        _info_counts_blocked = False
-        return True
-    return False
+
+def wait_rewrites(r, n):
+    """Wait until n background rewrites have finished, as INFO persistence reports."""
+    def done():
+        fields = r.info("persistence")
+        return fields["aof_rewrite_in_progress"] == 0 and fields["aof_rewrites"] == n
+
+    return wait_for(done, timeout=10.0)
 
 
 class AofServer:
@@ -428,16 +418,17 @@ def test_bgrewriteaof_under_writes_loses_nothing():
         t = threading.Thread(target=writer)
         t.start()
         assert wait_for(lambda: len(acked) > 100)
-        # The server log says when a rewrite ends (INFO persistence may not
-        # list aof_rewrite_in_progress yet).
         assert r.bgrewriteaof()
-        assert wait_for(lambda: srv.log().count("rewrite finished") == 1, timeout=10.0)
+        assert wait_rewrites(r, 1)
+        assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
         assert wait_for(lambda: len(acked) > 2000, timeout=10.0)
+        # The writer keeps going until the second rewrite has finished, so
+        # writes arrive during the whole rewrite.
         assert r.bgrewriteaof()
-        time.sleep(0.3)
+        assert wait_rewrites(r, 2)
         stop.set()
         t.join(TIMEOUT)
-        assert wait_for(lambda: srv.log().count("rewrite finished") == 2, timeout=10.0)
+        assert r.info("persistence")["aof_last_bgrewrite_status"] == "ok"
         before = r.xrange("big", "-", "+")
         a.stop()
 
