@@ -264,7 +264,11 @@ void blocking_signal_key(struct server *srv, int dbi, const char *name, size_t l
             continue;
 
         struct key *k = db_lookup(srv, dbi, name, len);
-        if (k == NULL || !stream_has_entries_after(k->stream, mine->id))
+        // Redis 7.0 serves a woken reader once the stream's last id passes
+        // the one it waits after. A trim may have left no entry after it, and
+        // the reply then holds an empty array. A non-blocking XREAD looks at
+        // the newest entry instead.
+        if (k == NULL || stream_id_cmp(stream_last_id(k->stream), mine->id) <= 0)
             continue;
 
         // As redis 7.0, the reply names only the stream that woke the client.

@@ -672,6 +672,9 @@ static void cmd_xread(struct client *c)
         } else if (arg_is(opt, "group") && more >= 2) {
             reply_error(c, "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.");
             return;
+        } else if (arg_is(opt, "noack")) {
+            reply_error(c, "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.");
+            return;
         } else {
             reply_syntax_error(c);
             return;
