@@ -76,6 +76,8 @@ static int append_client_line(struct rp_buf *out, const struct client *c, const 
     // Flag letters in redis 7.0's order, limited to the states ringpub has.
     if (subscription_count(c) > 0)
         *f++ = 'P';
+    if (c->blocked != NULL)
+        *f++ = 'b';
     if (c->flags & RP_CLIENT_CLOSE_AFTER_REPLY)
         *f++ = 'c';
     if (c->flags & RP_CLIENT_CLOSE_ASAP)

@@ -342,6 +342,25 @@ def info_blocked_clients_and_expired_keys_follow_state():
 
 
 @test
+def client_list_flags_blocked_reader():
+    with Pair() as pair:
+        for which in ("rp", "redis"):
+            conn, blocked = pair.conn(which), pair.conn(which)
+            blocked_id = blocked.value("CLIENT", "ID")
+            blocked.send("XREAD", "BLOCK", "0", "STREAMS", "blockflag", "$")
+            check(wait_for(lambda: info_fields(conn, "clients")["clients"]["blocked_clients"] == "1"),
+                  "%s reader blocked" % which)
+            row = dict(client_line_fields(conn.value("CLIENT", "LIST", "ID", blocked_id).decode().strip()))
+            check_eq(row["flags"], "b", "%s flags of a client blocked in XREAD" % which)
+            check_eq(row["cmd"], "xread", "%s cmd of a client blocked in XREAD" % which)
+            conn.value("XADD", "blockflag", "1-1", "f", "v")
+            blocked.read()
+            row = dict(client_line_fields(conn.value("CLIENT", "LIST", "ID", blocked_id).decode().strip()))
+            check_eq(row["flags"], "N", "%s flags once the reader was served" % which)
+            conn.value("DEL", "blockflag")
+
+
+@test
 def info_persistence_fields_with_aof():
     with Pair(args=["--appendonly", "yes"]) as pair:
         rp, redis = pair.conns_both()
