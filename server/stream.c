@@ -384,6 +384,20 @@ static uint64_t trim_front_entries(struct stream *s, uint64_t max, struct stream
     return removed;
 }
 
+// Frees the first block whole, adding its live entries to *removed, unless
+// that would take *removed past limit (0 for none). Returns 1 if it did.
+static int drop_head_block(struct stream *s, uint64_t limit, uint64_t *removed)
+{
+    struct block *b = block_at(s, 0);
+
+    if (limit && *removed + b->live > limit)
+        return 0;
+    *removed += b->live;
+    s->len -= b->live;
+    remove_block(s, 0);
+    return 1;
+}
+
 uint64_t stream_trim_maxlen(struct stream *s, uint64_t maxlen, int approx, uint64_t limit)
 {
     uint64_t removed = 0;
@@ -392,11 +406,8 @@ uint64_t stream_trim_maxlen(struct stream *s, uint64_t maxlen, int approx, uint6
         struct block *b = block_at(s, 0);
         uint64_t excess = s->len - maxlen;
         if (b->live <= excess) {
-            if (limit && removed + b->live > limit)
+            if (!drop_head_block(s, limit, &removed))
                 break;
-            removed += b->live;
-            s->len -= b->live;
-            remove_block(s, 0);
             continue;
         }
         if (approx)
@@ -419,11 +430,8 @@ uint64_t stream_trim_minid(struct stream *s, struct stream_id minid, int approx,
     while (s->nblocks > 0) {
         struct block *b = block_at(s, 0);
         if (stream_id_cmp(b->last, minid) < 0) {
-            if (limit && removed + b->live > limit)
+            if (!drop_head_block(s, limit, &removed))
                 break;
-            removed += b->live;
-            s->len -= b->live;
-            remove_block(s, 0);
             continue;
         }
         if (approx || stream_id_cmp(b->first, minid) >= 0)
