@@ -28,6 +28,7 @@
 #include "ringpub/err.h"
 #include "server/aof.h"
 #include "server/db.h"
+#include "server/multi.h"
 #include "server/server.h"
 
 // everysec fsyncs at most once per this many milliseconds.
@@ -61,6 +62,12 @@ struct aof {
     pid_t child;                     // 0 when no rewrite runs
     char tmp_path[64];
     struct rp_buf rewrite_buf;       // commands logged since the fork
+
+    // EXEC in progress: its writes collect in tx_buf until it ends.
+    int in_transaction;
+    struct rp_buf tx_buf;
+    size_t tx_commands;              // writes in tx_buf
+    size_t tx_first_command;         // offset of the first write, after its SELECT
 };
 
 // ---- RESP encoding ----------------------------------------------------------------
@@ -208,12 +215,19 @@ void aof_feed(struct server *srv, int dbi, size_t argc, const struct rp_resp_str
 
     int err = 0;
     int select = dbi != a->selected_db;
-    if (a->fd >= 0) {
+    if (a->in_transaction) {
+        if (select)
+            err |= encode_select(&a->tx_buf, dbi);
+        if (a->tx_commands == 0)
+            a->tx_first_command = a->tx_buf.len;
+        err |= encode_command(&a->tx_buf, argc, argv);
+        a->tx_commands++;
+    } else if (a->fd >= 0) {
         if (select)
             err |= encode_select(&a->buf, dbi);
         err |= encode_command(&a->buf, argc, argv);
     }
-    if (a->child != 0) {
+    if (a->child != 0 && !a->in_transaction) {
         if (select)
             err |= encode_select(&a->rewrite_buf, dbi);
         err |= encode_command(&a->rewrite_buf, argc, argv);
@@ -223,6 +237,55 @@ void aof_feed(struct server *srv, int dbi, size_t argc, const struct rp_resp_str
         rp_log(RP_LOG_WARNING, "Out of memory while logging a write to the AOF %s; the AOF misses it", a->path);
         srv->aof_info.last_write_ok = 0;
     }
+}
+
+void aof_transaction_begin(struct server *srv)
+{
+    struct aof *a = srv->aof;
+    if (a == NULL)
+        return;
+    a->in_transaction = 1;
+    a->tx_commands = 0;
+    rp_buf_clear(&a->tx_buf);
+}
+
+// Appends the transaction's writes to b, wrapped when there are several.
+static int append_transaction(struct aof *a, struct rp_buf *b)
+{
+    static const char multi[] = "*1\r\n$5\r\nMULTI\r\n";
+    static const char exec[] = "*1\r\n$4\r\nEXEC\r\n";
+    if (a->tx_commands < 2)
+        return rp_buf_append(b, a->tx_buf.data, a->tx_buf.len);
+    if (rp_buf_append(b, a->tx_buf.data, a->tx_first_command) != 0 || rp_buf_append(b, multi, sizeof multi - 1) != 0 ||
+        rp_buf_append(b, a->tx_buf.data + a->tx_first_command, a->tx_buf.len - a->tx_first_command) != 0 ||
+        rp_buf_append(b, exec, sizeof exec - 1) != 0)
+        return RP_ERR_NOMEM;
+    return 0;
+}
+
+void aof_transaction_end(struct server *srv)
+{
+    struct aof *a = srv->aof;
+    if (a == NULL)
+        return;
+    a->in_transaction = 0;
+    if (a->tx_commands == 0)
+        return;
+
+    int err = 0;
+    if (a->fd >= 0)
+        err |= append_transaction(a, &a->buf);
+    if (a->child != 0)
+        err |= append_transaction(a, &a->rewrite_buf);
+    if (err != 0) {
+        rp_log(RP_LOG_WARNING, "Out of memory while logging a transaction to the AOF %s; the AOF misses it", a->path);
+        srv->aof_info.last_write_ok = 0;
+    }
+    if (a->tx_buf.cap > (1u << 20))
+        rp_buf_free(&a->tx_buf);
+    else
+        rp_buf_clear(&a->tx_buf);
+    a->tx_commands = 0;
 }
 
 void aof_before_send(struct server *srv)
@@ -507,6 +570,7 @@ static int replay(struct server *srv, const char *path, const char *data, size_t
 
     int rc = 0;
     size_t off = 0;
+    size_t valid_before_multi = 0;
     *commands = 0;
     while (off < len) {
         struct rp_resp_request req;
@@ -522,6 +586,10 @@ static int replay(struct server *srv, const char *path, const char *data, size_t
             break;
         }
 
+        // A transaction is applied at its EXEC: remember where it started,
+        // so that a file ending inside one is cut there.
+        if (!(c.flags & RP_CLIENT_MULTI))
+            valid_before_multi = off;
         c.argc = req.argc;
         c.argv = req.argv;
         client_run_command(&c);
@@ -539,6 +607,14 @@ static int replay(struct server *srv, const char *path, const char *data, size_t
         off += (size_t)n;
         (*commands)++;
     }
+
+    // As redis, a transaction without its EXEC is left out, as if torn.
+    if (rc == 0 && (c.flags & RP_CLIENT_MULTI)) {
+        rp_log(RP_LOG_WARNING, "The AOF %s ends inside a transaction (MULTI at offset %zu without EXEC): it is not applied",
+               path, valid_before_multi);
+        off = valid_before_multi;
+    }
+    multi_reset(&c);
 
     *valid = off;
     rp_buf_free(&c.reply);
@@ -767,6 +843,7 @@ void aof_shutdown(struct server *srv)
     pthread_cond_destroy(&a->cond);
     rp_buf_free(&a->buf);
     rp_buf_free(&a->rewrite_buf);
+    rp_buf_free(&a->tx_buf);
     rp_free(a->path);
     rp_free(a);
     srv->aof = NULL;

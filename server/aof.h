@@ -26,6 +26,12 @@ int aof_start(struct server *srv);
 // when appendonly is off and no rewrite is running, or while loading.
 void aof_feed(struct server *srv, int dbi, size_t argc, const struct rp_resp_str *argv);
 
+// Bracket the commands EXEC runs. As redis 7.0, the writes logged between
+// them are wrapped in MULTI/EXEC when there are two or more (one write is
+// atomic already), with the SELECT of the first write before the MULTI.
+void aof_transaction_begin(struct server *srv);
+void aof_transaction_end(struct server *srv);
+
 // Writes what aof_feed buffered; with appendfsync always also fsyncs. Runs
 // once per loop turn before replies are sent, so an acknowledged write is
 // already in the file (and on disk with always).

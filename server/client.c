@@ -12,6 +12,7 @@
 #include "ringpub/alloc.h"
 #include "ringpub/err.h"
 #include "server/blocking.h"
+#include "server/multi.h"
 #include "server/server.h"
 
 // Protocol errors are logged at most once per this many milliseconds, so
@@ -223,6 +224,7 @@ void client_on_close(void *conn_ctx, rp_net_conn_t *conn, int err)
     if (c->flags & RP_CLIENT_CLOSE_ASAP)
         close_asap_unlink(c);
     blocking_remove(c);
+    multi_reset(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else

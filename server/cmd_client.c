@@ -2,7 +2,7 @@
 // CLIENT and its subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL,
 // SETINFO, REPLY, NO-EVICT and HELP, with redis 7.0's replies and errors.
 // CLIENT LIST and CLIENT INFO print redis 7.0.15's fields in its order; the
-// fields of features ringpub lacks (MULTI, tracking, ACL users) carry the
+// fields of features ringpub lacks (tracking, ACL users) carry the
 // values redis prints when the feature is unused.
 
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "ringpub/alloc.h"
+#include "server/multi.h"
 #include "server/server.h"
 
 // ---- CLIENT LIST line ------------------------------------------------------
@@ -76,8 +77,12 @@ static int append_client_line(struct rp_buf *out, const struct client *c, const 
     // Flag letters in redis 7.0's order, limited to the states ringpub has.
     if (subscription_count(c) > 0)
         *f++ = 'P';
+    if (c->flags & RP_CLIENT_MULTI)
+        *f++ = 'x';
     if (c->blocked != NULL)
         *f++ = 'b';
+    if (multi_watch_dirty(c))
+        *f++ = 'd';
     if (c->flags & RP_CLIENT_CLOSE_AFTER_REPLY)
         *f++ = 'c';
     if (c->flags & RP_CLIENT_CLOSE_ASAP)
@@ -110,11 +115,11 @@ static int append_client_line(struct rp_buf *out, const struct client *c, const 
     // qbuf-free, rbs, rbp, obl, oll and omem describe redis's buffers; see
     // docs/COMPATIBILITY.md for what ringpub reports in them.
     n = snprintf(line, sizeof(line),
-                 " age=%lld idle=%lld flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=-1"
-                 " qbuf=%zu qbuf-free=0 argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=0 omem=%zu"
+                 " age=%lld idle=%lld flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%ld"
+                 " qbuf=%zu qbuf-free=0 argv-mem=%zu multi-mem=%zu rbs=%zu rbp=%zu obl=%zu oll=0 omem=%zu"
                  " tot-mem=%zu events=%s cmd=%s user=default redir=-1 resp=%d",
                  (long long)age, (long long)idle, flags, c->db, rp_ps_sub_count(c->sub, RP_PS_CHANNEL),
-                 rp_ps_sub_count(c->sub, RP_PS_PATTERN), rp_ps_sub_count(c->sub, RP_PS_SHARD), qbuf, argv_mem,
+                 rp_ps_sub_count(c->sub, RP_PS_PATTERN), rp_ps_sub_count(c->sub, RP_PS_SHARD), multi_queued_count(c), qbuf, argv_mem, multi_queued_bytes(c),
                  c->reply.cap, c->reply.len, c->reply.len, pending, tot_mem, events,
                  c->last_cmd[0] ? c->last_cmd : "NULL", c->proto);
     if (n < 0 || (size_t)n >= sizeof(line) || rp_buf_append(out, line, (size_t)n) < 0)

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include "ringpub/alloc.h"
+#include "server/multi.h"
 #include "server/server.h"
 
 // HELLO reports the redis version whose behaviour ringpub implements, not
@@ -230,7 +231,8 @@ static void cmd_reset(struct client *c)
 {
     // As redis clearClientConnectionState: no subscriptions (and no
     // unsubscribe replies), RESP2, database 0, authenticated only if no
-    // password is set, no name, replies on.
+    // password is set, no name, replies on, no transaction or watched key.
+    multi_reset(c);
     pubsub_unsubscribe_all(c, 0);
     client_set_proto(c, 2);
     c->db = 0;
@@ -256,8 +258,8 @@ const struct command rp_cmds_conn[] = {
     {"hello", -1, RP_CMD_NO_AUTH, cmd_hello, NULL},
     {"auth", -2, RP_CMD_NO_AUTH, cmd_auth, NULL},
     {"select", 2, 0, cmd_select, NULL},
-    {"quit", -1, RP_CMD_NO_AUTH | RP_CMD_PUBSUB_OK, cmd_quit, NULL},
-    {"reset", 1, RP_CMD_NO_AUTH | RP_CMD_PUBSUB_OK, cmd_reset, NULL},
+    {"quit", -1, RP_CMD_NO_AUTH | RP_CMD_PUBSUB_OK | RP_CMD_RUNS_IN_MULTI, cmd_quit, NULL},
+    {"reset", 1, RP_CMD_NO_AUTH | RP_CMD_PUBSUB_OK | RP_CMD_RUNS_IN_MULTI, cmd_reset, NULL},
     {"time", 1, 0, cmd_time, NULL},
     {NULL, 0, 0, NULL, NULL},
 };

@@ -109,6 +109,12 @@ static void cmd_psubscribe(struct client *c)
 
 static void cmd_ssubscribe(struct client *c)
 {
+    // redis 7.0 treats a client running EXEC as one that must get one reply
+    // per command, which rules out SSUBSCRIBE (but not SUBSCRIBE/PSUBSCRIBE).
+    if (c->flags & RP_CLIENT_IN_EXEC) {
+        reply_error(c, "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+        return;
+    }
     subscribe_kind(c, RP_PS_SHARD);
 }
 

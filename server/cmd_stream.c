@@ -16,6 +16,7 @@
 #include "server/aof.h"
 #include "server/blocking.h"
 #include "server/db.h"
+#include "server/multi.h"
 #include "server/server.h"
 
 #define ERR_NOT_INTEGER "ERR value is not an integer or out of range"
@@ -354,6 +355,7 @@ static uint64_t trim_and_log(struct client *c, struct key *k, const struct trim_
             {"XTRIM", 5}, {k->name, k->name_len}, {"MAXLEN", 6}, {"=", 1}, {len_text, (size_t)n},
         };
         aof_feed(c->srv, c->db, 5, argv);
+        watch_touch_key(c->srv, c->db, k->name, k->name_len);
     }
     return removed;
 }
@@ -461,6 +463,7 @@ static void cmd_xadd(struct client *c)
     if (t.strategy != TRIM_NONE)
         trim_and_log(c, k, &t);
 
+    watch_touch_key(c->srv, c->db, k->name, k->name_len);
     blocking_signal_key(c->srv, c->db, k->name, k->name_len);
     return;
 
@@ -468,7 +471,7 @@ undo_create:
     // A stream created by this failed XADD would be an empty key that
     // redis never makes: remove it again.
     if (created)
-        db_delete(c->srv, c->db, k);
+        db_delete_new(c->srv, c->db, k);
 }
 
 static void range_generic(struct client *c, int reverse)
@@ -548,8 +551,10 @@ static void cmd_xdel(struct client *c)
         parse_id(&c->argv[i], 0, 1, &id, NULL);
         deleted += stream_delete(k->stream, id);
     }
-    if (deleted > 0)
+    if (deleted > 0) {
         aof_feed(c->srv, c->db, c->argc, c->argv);
+        watch_touch_key(c->srv, c->db, k->name, k->name_len);
+    }
     reply_integer(c, deleted);
 }
 
@@ -634,6 +639,8 @@ static void cmd_xsetid(struct client *c)
     char id_text[ID_TEXT_SIZE];
     int n = format_id(id, id_text);
     struct rp_resp_str logged[3] = {{"XSETID", 6}, c->argv[1], {id_text, (size_t)n}};
+    // NOTE: redis 7.0.15's XSETID does not count as a change for WATCH,
+    // so ringpub does not mark watchers either.
     aof_feed(c->srv, c->db, 3, logged);
     reply_ok(c);
 }
@@ -739,7 +746,8 @@ static void cmd_xread(struct client *c)
         return;
     }
 
-    if (timeout < 0) {
+    // Inside EXEC a blocking read does not block: it replies at once, as redis.
+    if (timeout < 0 || (c->flags & RP_CLIENT_IN_EXEC)) {
         reply_null_array(c);
         rp_free(ids);
         return;

@@ -902,154 +902,162 @@ static const struct cmd_arg_doc args_116[] = {
 };
 
 static const struct cmd_key_spec key_specs_117[] = {
+    {NULL, "RO", RP_KEY_BEGIN_INDEX, 1, NULL, 0, -1, 1, 0},
+};
+
+static const struct cmd_arg_doc args_118[] = {
+    {"key", "key", 0, NULL, NULL, NULL, "multiple", NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_119[] = {
     {"UPDATE rather than INSERT, since XADD may also trim the stream", "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_history history_118[] = {
+static const struct cmd_history history_120[] = {
     {"6.2.0", "NOMKSTREAM option, MINID trimming and LIMIT."},
     {"7.0.0", "IDs of the form <ms>-*."},
 };
 
-static const struct cmd_arg_doc args_119[] = {
+static const struct cmd_arg_doc args_121[] = {
     {"maxlen", "pure-token", -1, "MAXLEN", NULL, NULL, NULL, NULL, 0},
     {"minid", "pure-token", -1, "MINID", "6.2.0", NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_arg_doc args_120[] = {
+static const struct cmd_arg_doc args_122[] = {
     {"equal", "pure-token", -1, "=", NULL, NULL, NULL, NULL, 0},
     {"approximately", "pure-token", -1, "~", NULL, NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_arg_doc args_121[] = {
-    {"strategy", "oneof", -1, NULL, NULL, NULL, NULL, args_119, 2},
-    {"operator", "oneof", -1, NULL, NULL, NULL, "optional", args_120, 2},
+static const struct cmd_arg_doc args_123[] = {
+    {"strategy", "oneof", -1, NULL, NULL, NULL, NULL, args_121, 2},
+    {"operator", "oneof", -1, NULL, NULL, NULL, "optional", args_122, 2},
     {"threshold", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
     {"count", "integer", -1, "LIMIT", "6.2.0", NULL, "optional", NULL, 0},
 };
 
-static const struct cmd_arg_doc args_122[] = {
+static const struct cmd_arg_doc args_124[] = {
     {"auto_id", "pure-token", -1, "*", NULL, NULL, NULL, NULL, 0},
     {"id", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_arg_doc args_123[] = {
+static const struct cmd_arg_doc args_125[] = {
     {"field", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
     {"value", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_arg_doc args_124[] = {
-    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
-    {"nomkstream", "pure-token", -1, "NOMKSTREAM", "6.2.0", NULL, "optional", NULL, 0},
-    {"trim", "block", -1, NULL, NULL, NULL, "optional", args_121, 4},
-    {"id_or_auto", "oneof", -1, NULL, NULL, NULL, NULL, args_122, 2},
-    {"field_value", "block", -1, NULL, NULL, NULL, "multiple", args_123, 2},
-};
-
-static const struct cmd_key_spec key_specs_125[] = {
-    {NULL, "RW delete", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
-};
-
 static const struct cmd_arg_doc args_126[] = {
     {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
-    {"id", "string", -1, NULL, NULL, NULL, "multiple", NULL, 0},
+    {"nomkstream", "pure-token", -1, "NOMKSTREAM", "6.2.0", NULL, "optional", NULL, 0},
+    {"trim", "block", -1, NULL, NULL, NULL, "optional", args_123, 4},
+    {"id_or_auto", "oneof", -1, NULL, NULL, NULL, NULL, args_124, 2},
+    {"field_value", "block", -1, NULL, NULL, NULL, "multiple", args_125, 2},
 };
 
 static const struct cmd_key_spec key_specs_127[] = {
-    {NULL, "RO", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+    {NULL, "RW delete", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
 static const struct cmd_arg_doc args_128[] = {
     {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+    {"id", "string", -1, NULL, NULL, NULL, "multiple", NULL, 0},
 };
 
 static const struct cmd_key_spec key_specs_129[] = {
+    {NULL, "RO", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
+};
+
+static const struct cmd_arg_doc args_130[] = {
+    {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+static const struct cmd_key_spec key_specs_131[] = {
     {NULL, "RO access", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_history history_130[] = {
+static const struct cmd_history history_132[] = {
     {"6.2.0", "Exclusive bounds with a ( prefix."},
 };
 
-static const struct cmd_arg_doc args_131[] = {
+static const struct cmd_arg_doc args_133[] = {
     {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
     {"start", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
     {"end", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
     {"count", "integer", -1, "COUNT", NULL, NULL, "optional", NULL, 0},
 };
 
-static const struct cmd_key_spec key_specs_132[] = {
+static const struct cmd_key_spec key_specs_134[] = {
     {NULL, "RO access", RP_KEY_BEGIN_KEYWORD, 0, "STREAMS", 1, -1, 1, 2},
 };
 
-static const struct cmd_arg_doc args_133[] = {
+static const struct cmd_arg_doc args_135[] = {
     {"key", "key", 0, NULL, NULL, NULL, "multiple", NULL, 0},
     {"id", "string", -1, NULL, NULL, NULL, "multiple", NULL, 0},
 };
 
-static const struct cmd_arg_doc args_134[] = {
+static const struct cmd_arg_doc args_136[] = {
     {"count", "integer", -1, "COUNT", NULL, NULL, "optional", NULL, 0},
     {"milliseconds", "integer", -1, "BLOCK", NULL, NULL, "optional", NULL, 0},
-    {"streams", "block", -1, "STREAMS", NULL, NULL, NULL, args_133, 2},
+    {"streams", "block", -1, "STREAMS", NULL, NULL, NULL, args_135, 2},
 };
 
-static const struct cmd_key_spec key_specs_135[] = {
+static const struct cmd_key_spec key_specs_137[] = {
     {NULL, "RO access", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_history history_136[] = {
+static const struct cmd_history history_138[] = {
     {"6.2.0", "Exclusive bounds with a ( prefix."},
 };
 
-static const struct cmd_arg_doc args_137[] = {
+static const struct cmd_arg_doc args_139[] = {
     {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
     {"end", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
     {"start", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
     {"count", "integer", -1, "COUNT", NULL, NULL, "optional", NULL, 0},
 };
 
-static const struct cmd_key_spec key_specs_138[] = {
+static const struct cmd_key_spec key_specs_140[] = {
     {NULL, "RW update", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_history history_139[] = {
+static const struct cmd_history history_141[] = {
     {"7.0.0", "ENTRIESADDED and MAXDELETEDID arguments."},
 };
 
-static const struct cmd_arg_doc args_140[] = {
+static const struct cmd_arg_doc args_142[] = {
     {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
     {"last-id", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
     {"entries_added", "integer", -1, "ENTRIESADDED", "7.0.0", NULL, "optional", NULL, 0},
     {"max_deleted_entry_id", "string", -1, "MAXDELETEDID", "7.0.0", NULL, "optional", NULL, 0},
 };
 
-static const struct cmd_key_spec key_specs_141[] = {
+static const struct cmd_key_spec key_specs_143[] = {
     {NULL, "RW delete", RP_KEY_BEGIN_INDEX, 1, NULL, 0, 0, 1, 0},
 };
 
-static const struct cmd_history history_142[] = {
+static const struct cmd_history history_144[] = {
     {"6.2.0", "MINID trimming and LIMIT."},
 };
 
-static const struct cmd_arg_doc args_143[] = {
+static const struct cmd_arg_doc args_145[] = {
     {"maxlen", "pure-token", -1, "MAXLEN", NULL, NULL, NULL, NULL, 0},
     {"minid", "pure-token", -1, "MINID", "6.2.0", NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_arg_doc args_144[] = {
+static const struct cmd_arg_doc args_146[] = {
     {"equal", "pure-token", -1, "=", NULL, NULL, NULL, NULL, 0},
     {"approximately", "pure-token", -1, "~", NULL, NULL, NULL, NULL, 0},
 };
 
-static const struct cmd_arg_doc args_145[] = {
-    {"strategy", "oneof", -1, NULL, NULL, NULL, NULL, args_143, 2},
-    {"operator", "oneof", -1, NULL, NULL, NULL, "optional", args_144, 2},
+static const struct cmd_arg_doc args_147[] = {
+    {"strategy", "oneof", -1, NULL, NULL, NULL, NULL, args_145, 2},
+    {"operator", "oneof", -1, NULL, NULL, NULL, "optional", args_146, 2},
     {"threshold", "string", -1, NULL, NULL, NULL, NULL, NULL, 0},
     {"count", "integer", -1, "LIMIT", "6.2.0", NULL, "optional", NULL, 0},
 };
 
-static const struct cmd_arg_doc args_146[] = {
+static const struct cmd_arg_doc args_148[] = {
     {"key", "key", 0, NULL, NULL, NULL, NULL, NULL, 0},
-    {"trim", "block", -1, NULL, NULL, NULL, NULL, args_145, 4},
+    {"trim", "block", -1, NULL, NULL, NULL, NULL, args_147, 4},
 };
 
 static const struct cmd_meta commands[] = {
@@ -1124,6 +1132,16 @@ static const struct cmd_meta commands[] = {
         .history = NULL, .history_count = 0, .args = args_43, .arg_count = 1,
     },
     {
+        .name = "discard", .arity = 1, .flags = "noscript loading stale fast allow_busy",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@fast @transaction", .tips = NULL,
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Drops the queued commands of a transaction", .since = "2.0.0", .group = "transactions",
+        .complexity = "O(N) for N queued commands",
+        .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
+    },
+    {
         .name = "echo", .arity = 2, .flags = "loading stale fast",
         .first_key = 0, .last_key = 0, .key_step = 0,
         .acl_categories = "@fast @connection", .tips = NULL,
@@ -1132,6 +1150,16 @@ static const struct cmd_meta commands[] = {
         .summary = "Returns its argument", .since = "1.0.0", .group = "connection",
         .complexity = "O(1)",
         .history = NULL, .history_count = 0, .args = args_44, .arg_count = 1,
+    },
+    {
+        .name = "exec", .arity = 1, .flags = "noscript loading stale skip_slowlog",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@slow @transaction", .tips = NULL,
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Runs the queued commands of a transaction as one unit", .since = "1.2.0", .group = "transactions",
+        .complexity = "The sum of the queued commands' complexities",
+        .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
     },
     {
         .name = "exists", .arity = -2, .flags = "readonly fast",
@@ -1222,6 +1250,16 @@ static const struct cmd_meta commands[] = {
         .summary = "Lists the keys whose names match a glob pattern", .since = "1.0.0", .group = "generic",
         .complexity = "O(N) for N keys in the database, each matched against the pattern",
         .history = NULL, .history_count = 0, .args = args_70, .arg_count = 1,
+    },
+    {
+        .name = "multi", .arity = 1, .flags = "noscript loading stale fast allow_busy",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@fast @transaction", .tips = NULL,
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Starts a transaction: later commands are queued until EXEC", .since = "1.2.0", .group = "transactions",
+        .complexity = "O(1)",
+        .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
     },
     {
         .name = "persist", .arity = 2, .flags = "write fast",
@@ -1340,6 +1378,16 @@ static const struct cmd_meta commands[] = {
         .key_specs = NULL, .key_spec_count = 0,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Returns this connection to its initial state", .since = "6.2.0", .group = "connection",
+        .complexity = "O(1)",
+        .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
+    },
+    {
+        .name = "role", .arity = 1, .flags = "noscript loading stale fast",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@admin @fast @dangerous", .tips = NULL,
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Returns the replication role: always master with no replicas", .since = "2.8.12", .group = "server",
         .complexity = "O(1)",
         .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
     },
@@ -1464,84 +1512,104 @@ static const struct cmd_meta commands[] = {
         .history = NULL, .history_count = 0, .args = args_116, .arg_count = 1,
     },
     {
+        .name = "unwatch", .arity = 1, .flags = "noscript loading stale fast allow_busy",
+        .first_key = 0, .last_key = 0, .key_step = 0,
+        .acl_categories = "@fast @transaction", .tips = NULL,
+        .key_specs = NULL, .key_spec_count = 0,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Stops watching every key watched by this connection", .since = "2.2.0", .group = "transactions",
+        .complexity = "O(N) for N watched keys",
+        .history = NULL, .history_count = 0, .args = NULL, .arg_count = 0,
+    },
+    {
+        .name = "watch", .arity = -2, .flags = "noscript loading stale fast allow_busy",
+        .first_key = 1, .last_key = -1, .key_step = 1,
+        .acl_categories = "@fast @transaction", .tips = NULL,
+        .key_specs = key_specs_117, .key_spec_count = 1,
+        .subcommands = NULL, .subcommand_count = 0,
+        .summary = "Makes the next EXEC fail if one of these keys changes first", .since = "2.2.0", .group = "transactions",
+        .complexity = "O(1) per key",
+        .history = NULL, .history_count = 0, .args = args_118, .arg_count = 1,
+    },
+    {
         .name = "xadd", .arity = -5, .flags = "write denyoom fast",
         .first_key = 1, .last_key = 1, .key_step = 1,
         .acl_categories = "@write @stream @fast", .tips = "nondeterministic_output",
-        .key_specs = key_specs_117, .key_spec_count = 1,
+        .key_specs = key_specs_119, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Appends an entry to a stream, optionally trimming it", .since = "5.0.0", .group = "stream",
         .complexity = "O(1) per entry added; O(N) for N entries removed by trimming",
-        .history = history_118, .history_count = 2, .args = args_124, .arg_count = 5,
+        .history = history_120, .history_count = 2, .args = args_126, .arg_count = 5,
     },
     {
         .name = "xdel", .arity = -3, .flags = "write fast",
         .first_key = 1, .last_key = 1, .key_step = 1,
         .acl_categories = "@write @stream @fast", .tips = NULL,
-        .key_specs = key_specs_125, .key_spec_count = 1,
+        .key_specs = key_specs_127, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Removes entries from a stream by ID", .since = "5.0.0", .group = "stream",
         .complexity = "O(1) per entry removed",
-        .history = NULL, .history_count = 0, .args = args_126, .arg_count = 2,
+        .history = NULL, .history_count = 0, .args = args_128, .arg_count = 2,
     },
     {
         .name = "xlen", .arity = 2, .flags = "readonly fast",
         .first_key = 1, .last_key = 1, .key_step = 1,
         .acl_categories = "@read @stream @fast", .tips = NULL,
-        .key_specs = key_specs_127, .key_spec_count = 1,
+        .key_specs = key_specs_129, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Counts the entries of a stream", .since = "5.0.0", .group = "stream",
         .complexity = "O(1)",
-        .history = NULL, .history_count = 0, .args = args_128, .arg_count = 1,
+        .history = NULL, .history_count = 0, .args = args_130, .arg_count = 1,
     },
     {
         .name = "xrange", .arity = -4, .flags = "readonly",
         .first_key = 1, .last_key = 1, .key_step = 1,
         .acl_categories = "@read @stream @slow", .tips = NULL,
-        .key_specs = key_specs_129, .key_spec_count = 1,
+        .key_specs = key_specs_131, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Returns stream entries between two IDs, oldest first", .since = "5.0.0", .group = "stream",
         .complexity = "O(N) for N entries returned; O(log M) to find the start in M entries",
-        .history = history_130, .history_count = 1, .args = args_131, .arg_count = 4,
+        .history = history_132, .history_count = 1, .args = args_133, .arg_count = 4,
     },
     {
         .name = "xread", .arity = -4, .flags = "readonly blocking movablekeys",
         .first_key = 0, .last_key = 0, .key_step = 0,
         .acl_categories = "@read @stream @slow @blocking", .tips = NULL,
-        .key_specs = key_specs_132, .key_spec_count = 1,
+        .key_specs = key_specs_134, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Reads entries newer than given IDs from streams, optionally waiting for them", .since = "5.0.0", .group = "stream",
         .complexity = "O(N) per stream for N entries returned; O(log M) to find the start in M entries",
-        .history = NULL, .history_count = 0, .args = args_134, .arg_count = 3,
+        .history = NULL, .history_count = 0, .args = args_136, .arg_count = 3,
     },
     {
         .name = "xrevrange", .arity = -4, .flags = "readonly",
         .first_key = 1, .last_key = 1, .key_step = 1,
         .acl_categories = "@read @stream @slow", .tips = NULL,
-        .key_specs = key_specs_135, .key_spec_count = 1,
+        .key_specs = key_specs_137, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Returns stream entries between two IDs, newest first", .since = "5.0.0", .group = "stream",
         .complexity = "O(N) for N entries returned; O(log M) to find the start in M entries",
-        .history = history_136, .history_count = 1, .args = args_137, .arg_count = 4,
+        .history = history_138, .history_count = 1, .args = args_139, .arg_count = 4,
     },
     {
         .name = "xsetid", .arity = -3, .flags = "write denyoom fast",
         .first_key = 1, .last_key = 1, .key_step = 1,
         .acl_categories = "@write @stream @fast", .tips = NULL,
-        .key_specs = key_specs_138, .key_spec_count = 1,
+        .key_specs = key_specs_140, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Sets the last ID of a stream, as replication and AOF loading need", .since = "5.0.0", .group = "stream",
         .complexity = "O(1)",
-        .history = history_139, .history_count = 1, .args = args_140, .arg_count = 4,
+        .history = history_141, .history_count = 1, .args = args_142, .arg_count = 4,
     },
     {
         .name = "xtrim", .arity = -4, .flags = "write",
         .first_key = 1, .last_key = 1, .key_step = 1,
         .acl_categories = "@write @stream @slow", .tips = "nondeterministic_output",
-        .key_specs = key_specs_141, .key_spec_count = 1,
+        .key_specs = key_specs_143, .key_spec_count = 1,
         .subcommands = NULL, .subcommand_count = 0,
         .summary = "Removes the oldest entries of a stream down to a length or ID", .since = "5.0.0", .group = "stream",
         .complexity = "O(N) for N entries removed",
-        .history = history_142, .history_count = 1, .args = args_146, .arg_count = 2,
+        .history = history_144, .history_count = 1, .args = args_148, .arg_count = 2,
     },
 };
 

@@ -13,6 +13,7 @@
 #include "ringpub/alloc.h"
 #include "ringpub/err.h"
 #include "server/db.h"
+#include "server/multi.h"
 #include "server/server.h"
 
 // Maximum length of a command name; longer names are unknown.
@@ -27,7 +28,7 @@ static const struct command *const *all_tables(size_t *count)
 {
     static const struct command *const tables[] = {
         rp_cmds_conn, rp_cmds_pubsub, rp_cmds_config, rp_cmds_info, rp_cmds_client, rp_cmds_command,
-        rp_cmds_keys, rp_cmds_stream,
+        rp_cmds_keys, rp_cmds_stream, rp_cmds_multi,
     };
     *count = sizeof tables / sizeof tables[0];
     return tables;
@@ -178,6 +179,18 @@ static void remember_last_command(struct client *c)
         snprintf(c->last_cmd, sizeof c->last_cmd, "%s", c->cmd->name);
 }
 
+static int denies_on_oom(const struct client *c, const struct command *cmd)
+{
+    if (cmd->flags & RP_CMD_DENYOOM)
+        return 1;
+    if (multi_is_exec(cmd))
+        return multi_has_denyoom(c);
+    if (!(c->flags & RP_CLIENT_MULTI))
+        return 0;
+    return c->parent_cmd != NULL || (strcmp(cmd->name, "discard") != 0 && strcmp(cmd->name, "quit") != 0 &&
+                                     strcmp(cmd->name, "reset") != 0);
+}
+
 // Looks the command up and checks it; returns the command to run, or NULL
 // after replying with the error.
 static const struct command *check_command(struct client *c)
@@ -219,10 +232,16 @@ static const struct command *check_command(struct client *c)
         return NULL;
     }
 
+    if ((c->flags & RP_CLIENT_MULTI) && (cmd->flags & RP_CMD_NO_MULTI)) {
+        reply_error(c, "ERR Command not allowed inside a transaction");
+        return NULL;
+    }
+
     // maxmemory with the noeviction policy: commands that may grow memory
     // are rejected once over the limit, after the auth check as in redis.
-    if ((cmd->flags & RP_CMD_DENYOOM) && c->srv->cfg.maxmemory != 0 &&
-        db_used_memory(c->srv) > c->srv->cfg.maxmemory) {
+    // Inside MULTI every command but EXEC, DISCARD, QUIT and RESET counts as
+    // growing memory (the queue grows), and EXEC counts when it queued one.
+    if (c->srv->cfg.maxmemory != 0 && denies_on_oom(c, cmd) && db_used_memory(c->srv) > c->srv->cfg.maxmemory) {
         reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
         return NULL;
     }
@@ -254,8 +273,16 @@ void client_run_command(struct client *c)
     c->parent_cmd = NULL;
     c->last_interaction_ms = rp_net_loop_now_ms(c->srv->loop);
 
+    // A command rejected inside MULTI makes EXEC fail. EXEC rejected itself
+    // discards the transaction with the error in an EXECABORT, as redis 7.0.
+    size_t reply_len = c->reply.len;
     const struct command *cmd = check_command(c);
-    if (cmd != NULL) {
+    if (cmd == NULL) {
+        if (multi_is_exec(c->cmd) && c->parent_cmd == NULL)
+            multi_abort_exec(c, reply_len);
+        else
+            multi_flag_error(c);
+    } else if (!multi_queue_command(c, cmd)) {
         c->commands_processed++;
         c->srv->stats.total_commands_processed++;
         cmd->fn(c);

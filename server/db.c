@@ -14,6 +14,7 @@
 #include "ringpub/err.h"
 #include "server/aof.h"
 #include "server/db.h"
+#include "server/multi.h"
 #include "server/server.h"
 
 // Active expiry, as redis's activeExpireCycle with its default effort: each
@@ -90,6 +91,7 @@ void db_free(struct server *srv)
 void db_flush(struct server *srv, int dbi)
 {
     struct keyspace *ks = srv->keyspace;
+    watch_touch_flush(srv, dbi);
     for (int i = 0; i < ks->count; i++) {
         if (dbi == -1 || dbi == i)
             flush_one(&ks->dbs[i]);
@@ -111,14 +113,28 @@ static void volatile_remove(struct db *d, struct key *k)
     last->volatile_index = i;
 }
 
-void db_delete(struct server *srv, int dbi, struct key *k)
+static void remove_key(struct server *srv, int dbi, struct key *k, int touch_watchers)
 {
     struct db *d = get_db(srv, dbi);
     if (k->expire_ms != DB_NO_EXPIRE)
         volatile_remove(d, k);
     rp_ps_dict_remove(&d->keys, &k->entry);
+    // After the removal, so that WATCH sees the key gone, and before the
+    // free, because the name lives in the key.
+    if (touch_watchers)
+        watch_touch_key(srv, dbi, k->name, k->name_len);
     stream_free(k->stream);
     rp_free(k);
+}
+
+void db_delete(struct server *srv, int dbi, struct key *k)
+{
+    remove_key(srv, dbi, k, 1);
+}
+
+void db_delete_new(struct server *srv, int dbi, struct key *k)
+{
+    remove_key(srv, dbi, k, 0);
 }
 
 // Deletes k because its time has passed, counting it and logging a DEL to
@@ -178,6 +194,7 @@ struct key *db_add_stream(struct server *srv, int dbi, const char *name, size_t 
 int db_set_expire(struct server *srv, int dbi, struct key *k, int64_t when_ms)
 {
     struct db *d = get_db(srv, dbi);
+    watch_touch_key(srv, dbi, k->name, k->name_len);
 
     if (when_ms == DB_NO_EXPIRE) {
         if (k->expire_ms != DB_NO_EXPIRE)

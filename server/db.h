@@ -58,8 +58,12 @@ struct key *db_lookup(struct server *srv, int dbi, const char *name, size_t len)
 // Returns the key, or NULL when out of memory.
 struct key *db_add_stream(struct server *srv, int dbi, const char *name, size_t len);
 
-// Removes the key and frees it with its stream.
+// Removes the key and frees it with its stream. Clients WATCHing it see a change.
 void db_delete(struct server *srv, int dbi, struct key *k);
+
+// Removes a key that the running command created and then failed to fill,
+// which redis never creates: WATCH sees no change.
+void db_delete_new(struct server *srv, int dbi, struct key *k);
 
 // Sets (when_ms != DB_NO_EXPIRE) or removes the key's expiry. Returns 0 or
 // RP_ERR_NOMEM (the expiry is then unchanged).

@@ -31,6 +31,8 @@ enum {
     RP_CMD_NO_AUTH = 1 << 3,       // runs before AUTH (HELLO, AUTH, QUIT...)
     RP_CMD_DENYOOM = 1 << 4,       // rejected when maxmemory is reached
     RP_CMD_CONTAINER = 1 << 5,     // dispatches to subcommands
+    RP_CMD_NO_MULTI = 1 << 6,      // rejected inside MULTI (SHUTDOWN)
+    RP_CMD_RUNS_IN_MULTI = 1 << 7, // runs at once inside MULTI, never queued (EXEC, DISCARD, QUIT...)
 };
 
 typedef void rp_cmd_fn(struct client *c);
@@ -52,6 +54,7 @@ extern const struct command rp_cmds_client[];    // cmd_client.c
 extern const struct command rp_cmds_command[];   // cmd_command.c
 extern const struct command rp_cmds_keys[];      // cmd_keys.c: DEL EXISTS EXPIRE TTL SCAN FLUSHALL...
 extern const struct command rp_cmds_stream[];    // cmd_stream.c: XADD XRANGE XREAD XTRIM...
+extern const struct command rp_cmds_multi[];     // multi.c: MULTI EXEC DISCARD WATCH UNWATCH
 
 // Builds the lookup table from every rp_cmds_* table. Returns 0 or RP_ERR_NOMEM.
 int commands_init(struct server *srv);
@@ -76,6 +79,8 @@ enum {
     RP_CLIENT_REPLY_SKIP = 1 << 4,         // set while running the skipped command
     RP_CLIENT_NO_EVICT = 1 << 5,
     RP_CLIENT_UNIX = 1 << 6,
+    RP_CLIENT_MULTI = 1 << 7,              // between MULTI and EXEC/DISCARD: commands are queued
+    RP_CLIENT_IN_EXEC = 1 << 8,            // running EXEC's queue: XREAD does not block
 };
 
 struct client {
@@ -104,6 +109,7 @@ struct client {
     struct client *prev, *next;        // server's list of clients, oldest first
     struct client *close_asap_next;    // server's list of clients marked RP_CLIENT_CLOSE_ASAP
     struct blocked_state *blocked;     // XREAD BLOCK state (blocking.c); NULL when not blocked
+    struct tx_state *tx;               // MULTI queue and WATCHed keys (multi.c); NULL when neither is in use
 };
 
 // ---- Server -------------------------------------------------------------
@@ -180,6 +186,7 @@ struct server {
     struct aof *aof;                   // the append-only file state, its fd closed when appendonly is off (aof.c)
     size_t blocked_clients;            // INFO clients blocked_clients
     struct aof_info aof_info;          // INFO persistence
+    struct tx_state *watching;         // clients with WATCHed keys, linked through their tx (multi.c)
 };
 
 // Samples the rates and peaks that INFO reports (instantaneous_ops_per_sec,

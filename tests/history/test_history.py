@@ -468,6 +468,79 @@ def test_expire_logged_as_absolute_time():
         a.cleanup()
 
 
+def test_transaction_logged_in_multi_exec_and_replayed():
+    a = AofServer(["--appendfsync", "always"])
+    try:
+        srv = a.start()
+        r = client(srv)
+        # One write: logged bare, as redis 7.0 does.
+        p = r.pipeline(transaction=True)
+        p.xadd("one", {"f": "v"}, id="1-1")
+        p.xlen("one")
+        assert p.execute() == [b"1-1", 1]
+        # Two writes: wrapped in MULTI/EXEC, with the SELECT before MULTI.
+        r2 = client(srv, db=3)
+        p = r2.pipeline(transaction=True)
+        p.xadd("two", {"f": "v"}, id="1-1")
+        p.xlen("two")
+        p.xadd("two", {"f": "w"}, id="2-1")
+        assert p.execute() == [b"1-1", 1, b"2-1"]
+        a.stop()
+
+        with open(a.aof_path(), "rb") as f:
+            data = f.read()
+        xadd_one = b"*5\r\n$4\r\nXADD\r\n$3\r\none\r\n"
+        assert data.count(b"MULTI") == 1, data
+        assert data.index(xadd_one) < data.index(b"MULTI")
+        select3 = b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n"
+        multi = b"*1\r\n$5\r\nMULTI\r\n"
+        exec_ = b"*1\r\n$4\r\nEXEC\r\n"
+        assert select3 + multi in data, data
+        assert data.endswith(exec_), data
+
+        srv = a.start()
+        assert client(srv).xlen("one") == 1
+        assert client(srv, db=3).xrange("two") == [(b"1-1", {b"f": b"v"}), (b"2-1", {b"f": b"w"})]
+    finally:
+        a.cleanup()
+
+
+def test_torn_transaction_not_applied():
+    a = AofServer(["--appendfsync", "always"])
+    try:
+        srv = a.start()
+        r = client(srv)
+        r.xadd("k", {"f": "0"}, id="1-1")
+        p = r.pipeline(transaction=True)
+        p.xadd("k", {"f": "1"}, id="2-1")
+        p.xadd("k", {"f": "2"}, id="3-1")
+        p.execute()
+        a.stop()
+        with open(a.aof_path(), "rb") as f:
+            whole = f.read()
+        multi_at = whole.index(b"*1\r\n$5\r\nMULTI\r\n")
+
+        # Cut after the last whole XADD (EXEC missing), then inside the
+        # second XADD: neither leaves any of the transaction applied.
+        for cut in (len(whole) - len(b"*1\r\n$4\r\nEXEC\r\n"), len(whole) - 30):
+            with open(a.aof_path(), "wb") as f:
+                f.write(whole[:cut])
+
+            a.extra = ["--aof-load-truncated", "no"]
+            proc = a.start(expect_failure=True)
+            assert proc.returncode != 0
+            assert b"inside a transaction" in proc.stdout, proc.stdout
+
+            a.extra = []
+            srv = a.start()
+            assert b"inside a transaction" in srv.log().encode()
+            assert client(srv).xrange("k") == [(b"1-1", {b"f": b"0"})]
+            a.stop()
+            assert os.path.getsize(a.aof_path()) == multi_at
+    finally:
+        a.cleanup()
+
+
 # ---------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ COMMANDS = [
     "bgrewriteaof", "dbsize", "del", "exists", "expire", "expireat", "expiretime", "flushall", "flushdb",
     "keys", "persist", "pexpire", "pexpireat", "pexpiretime", "pttl", "scan", "ttl", "type", "unlink",
     "xadd", "xdel", "xlen", "xrange", "xread", "xrevrange", "xsetid", "xtrim",
+    "multi", "exec", "discard", "watch", "unwatch", "role",
 ]
 
 # ringpub's own summary and complexity text for each command and subcommand.
@@ -145,6 +146,13 @@ TEXT = {
     "xsetid": ("Sets the last ID of a stream, as replication and AOF loading need", "O(1)"),
     "xread": ("Reads entries newer than given IDs from streams, optionally waiting for them",
               "O(N) per stream for N entries returned; O(log M) to find the start in M entries"),
+    "multi": ("Starts a transaction: later commands are queued until EXEC", "O(1)"),
+    "exec": ("Runs the queued commands of a transaction as one unit",
+             "The sum of the queued commands' complexities"),
+    "discard": ("Drops the queued commands of a transaction", "O(N) for N queued commands"),
+    "watch": ("Makes the next EXEC fail if one of these keys changes first", "O(1) per key"),
+    "unwatch": ("Stops watching every key watched by this connection", "O(N) for N watched keys"),
+    "role": ("Returns the replication role: always master with no replicas", "O(1)"),
 }
 
 # ringpub's own wording of each history entry, in redis's order. The versions
