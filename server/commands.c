@@ -28,7 +28,7 @@ static const struct command *const *all_tables(size_t *count)
 {
     static const struct command *const tables[] = {
         rp_cmds_conn, rp_cmds_pubsub, rp_cmds_config, rp_cmds_info, rp_cmds_client, rp_cmds_command,
-        rp_cmds_keys, rp_cmds_stream, rp_cmds_multi,
+        rp_cmds_keys, rp_cmds_stream, rp_cmds_multi, rp_cmds_server,
     };
     *count = sizeof tables / sizeof tables[0];
     return tables;

@@ -55,6 +55,7 @@ extern const struct command rp_cmds_command[];   // cmd_command.c
 extern const struct command rp_cmds_keys[];      // cmd_keys.c: DEL EXISTS EXPIRE TTL SCAN FLUSHALL...
 extern const struct command rp_cmds_stream[];    // cmd_stream.c: XADD XRANGE XREAD XTRIM...
 extern const struct command rp_cmds_multi[];     // multi.c: MULTI EXEC DISCARD WATCH UNWATCH
+extern const struct command rp_cmds_server[];    // cmd_server.c: SHUTDOWN ROLE
 
 // Builds the lookup table from every rp_cmds_* table. Returns 0 or RP_ERR_NOMEM.
 int commands_init(struct server *srv);

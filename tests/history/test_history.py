@@ -541,6 +541,30 @@ def test_torn_transaction_not_applied():
         a.cleanup()
 
 
+def test_shutdown_command_fsyncs_aof_and_exits_zero():
+    a = AofServer(["--appendfsync", "no"])
+    try:
+        srv = a.start()
+        r = client(srv)
+        r.xadd("k", {"f": "v"}, id="1-1")
+        sub = client(srv).pubsub()
+        sub.subscribe("ch")
+        # SAVE is honoured by the AOF; the server answers nothing and exits.
+        try:
+            r.execute_command("SHUTDOWN", "SAVE")
+        except redis.ConnectionError:
+            pass
+        assert srv.proc.wait(10) == 0
+        log = srv.log()
+        assert "Received SHUTDOWN from client" in log, log
+        assert "goodbye" in log, log
+        a.stop()
+        srv = a.start()
+        assert client(srv).xlen("k") == 1
+    finally:
+        a.cleanup()
+
+
 # ---------------------------------------------------------------------------
 
 

@@ -1082,6 +1082,76 @@ def test_sigterm_and_sigint_exit_0():
         assert "exiting" in log, log
 
 
+def read_to_eof(conn, timeout=READ_TIMEOUT):
+    """Return every byte conn receives until the server closes it (bounded by timeout)."""
+    deadline = time.monotonic() + timeout
+    data = conn.buf
+    conn.buf = b""
+    while time.monotonic() < deadline:
+        conn.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = conn.sock.recv(1 << 20)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_shutdown_command_exits_0_like_sigterm():
+    srv = rpserver.Server("ringpub").start()
+    try:
+        with Conn(srv.port) as sub, Conn(srv.port) as c:
+            sub.call("SUBSCRIBE", "x")
+            # Pipelined after SHUTDOWN: never run, and no reply to SHUTDOWN.
+            c.send(enc("PUBLISH", "x", "before") + enc("SHUTDOWN", "NOW", "NOSAVE") + enc("PUBLISH", "x", "after"))
+            srv.proc.wait(10)
+            got = read_to_eof(c)
+            delivered = read_to_eof(sub)
+        status = srv.proc.returncode
+        log = srv.log()
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.workdir, ignore_errors=True)
+    assert status == 0, (status, log)
+    assert got == b":1\r\n", got
+    assert delivered.endswith(b"$6\r\nbefore\r\n"), delivered
+    assert "Received SHUTDOWN from client" in log, log
+    assert "exiting, goodbye" in log, log
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", srv.port)) != 0
+
+
+def test_shutdown_save_without_aof_needs_force():
+    srv = rpserver.Server("ringpub").start()
+    try:
+        with Conn(srv.port) as c:
+            assert c.call("SHUTDOWN", "SAVE") == b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+            assert c.call("PING") == b"+PONG\r\n"
+            assert "SHUTDOWN SAVE from client" in srv.log()
+            c.send(enc("SHUTDOWN", "SAVE", "FORCE"))
+            srv.proc.wait(10)
+        status = srv.proc.returncode
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.workdir, ignore_errors=True)
+    assert status == 0
+
+
+def test_redis_cli_shutdown_stops_server():
+    srv = rpserver.Server("ringpub").start()
+    try:
+        proc = subprocess.run(["redis-cli", "-p", str(srv.port), "shutdown"], capture_output=True, timeout=10)
+        srv.proc.wait(10)
+        status = srv.proc.returncode
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.workdir, ignore_errors=True)
+    assert status == 0
+    assert proc.stdout == b"", proc.stdout
+
+
 def test_uring_refused_fails_or_falls_back():
     # A seccomp filter that makes io_uring_setup fail with EPERM, as Docker's
     # default profile does: --io-backend uring must stop with a clear error,
