@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// INFO [section ...]: the server, clients, memory, persistence, stats, cpu
-// and keyspace sections with redis 7.0.15's field names, in its order, so
+// INFO [section ...]: the server, clients, memory, persistence, stats,
+// replication, cpu and keyspace sections with redis 7.0.15's field names, in its order, so
 // that tools written for redis (redis_exporter, Datadog) read them. Fields of
-// features ringpub lacks (RDB snapshots, replication, Lua, jemalloc
+// features ringpub lacks (RDB snapshots, replicas, Lua, jemalloc
 // statistics) are left out rather than faked; docs/COMPATIBILITY.md lists them.
 // info_tick() samples the rates and recent peaks, as redis's serverCron does.
 
@@ -448,6 +448,25 @@ static void section_keyspace(struct info_text *t, struct server *srv)
     }
 }
 
+// A standalone master without replicas, as redis 7.0 prints it, so that
+// health checks looking for role:master work. The backlog size is redis's
+// default; ringpub keeps no backlog.
+static void section_replication(struct info_text *t, struct server *srv)
+{
+    add_line(t, "# Replication");
+    add_line(t, "role:master");
+    add_line(t, "connected_slaves:0");
+    add_line(t, "master_failover_state:no-failover");
+    add_line(t, "master_replid:%s", srv->replid);
+    add_line(t, "master_replid2:0000000000000000000000000000000000000000");
+    add_line(t, "master_repl_offset:0");
+    add_line(t, "second_repl_offset:-1");
+    add_line(t, "repl_backlog_active:0");
+    add_line(t, "repl_backlog_size:1048576");
+    add_line(t, "repl_backlog_first_byte_offset:0");
+    add_line(t, "repl_backlog_histlen:0");
+}
+
 // Sections in the order redis 7.0 prints them.
 static const struct {
     const char *name;
@@ -458,6 +477,7 @@ static const struct {
     {"memory", section_memory},
     {"persistence", section_persistence},
     {"stats", section_stats},
+    {"replication", section_replication},
     {"cpu", section_cpu},
     {"keyspace", section_keyspace},
 };

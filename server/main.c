@@ -203,14 +203,17 @@ static int init_server(struct server *srv)
     srv->stats.start_time_ms = time_wall_ms();
     srv->stats.start_mono_ms = time_mono_ms();
 
-    unsigned char id[20];
+    unsigned char id[20], replid[20];
     uint8_t hash_key[16];
-    if (fill_random(id, sizeof id) != 0 || fill_random(hash_key, sizeof hash_key) != 0) {
+    if (fill_random(id, sizeof id) != 0 || fill_random(replid, sizeof replid) != 0 ||
+        fill_random(hash_key, sizeof hash_key) != 0) {
         rp_log(RP_LOG_WARNING, "Could not read random bytes for the run id and hash key: %s", strerror(errno));
         return -1;
     }
-    for (size_t i = 0; i < sizeof id; i++)
+    for (size_t i = 0; i < sizeof id; i++) {
         snprintf(srv->run_id + i * 2, 3, "%02x", id[i]);
+        snprintf(srv->replid + i * 2, 3, "%02x", replid[i]);
+    }
 
     srv->pubsub = rp_ps_registry_create(hash_key);
     if (srv->pubsub == NULL || commands_init(srv) != 0 || db_init(srv) != 0 || blocking_init(srv) != 0) {

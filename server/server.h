@@ -175,6 +175,7 @@ struct server {
     void *command_index;               // owned by commands.c
     volatile int shutdown_requested;   // set from the signal handler
     char run_id[41];
+    char replid[41];                   // INFO replication master_replid: random, as redis's
     int tcp_port_bound;                // the port actually listened on
     int shutdown_signal;               // the signal that requested the shutdown
     struct client *close_asap_head;    // clients to close once the current publish returns
