@@ -592,11 +592,11 @@ static int append_quoted(struct rp_buf *out, const char *s)
 }
 
 // Appends one "client-output-buffer-limit <class> ..." line, unless the
-// class has its default limits.
+// class has its default limits and force is 0.
 static int append_obuf_line(struct rp_buf *out, const char *class_name, uint64_t hard, uint64_t soft, int seconds,
-                            uint64_t default_hard, uint64_t default_soft, int default_seconds)
+                            uint64_t default_hard, uint64_t default_soft, int default_seconds, int force)
 {
-    if (hard == default_hard && soft == default_soft && seconds == default_seconds)
+    if (!force && hard == default_hard && soft == default_soft && seconds == default_seconds)
         return 0;
     int err = append_fmt(out, "client-output-buffer-limit %s ", class_name);
     if (err == 0)
@@ -610,6 +610,32 @@ static int append_obuf_line(struct rp_buf *out, const char *class_name, uint64_t
     return err;
 }
 
+int config_format_obuf_line(const struct config *cfg, int class_index, int force, struct rp_buf *out)
+{
+    struct config defaults;
+    if (class_index < 0 || class_index >= CONFIG_OBUF_CLASSES)
+        return RP_ERR_INVAL;
+    if (config_init(&defaults) != 0)
+        return RP_ERR_NOMEM;
+
+    // redis 7.0 writes the replica class as "replica" and reads "slave" too.
+    int err;
+    if (class_index == 0)
+        err = append_obuf_line(out, "normal", cfg->normal_hard_limit, cfg->normal_soft_limit, cfg->normal_soft_seconds,
+                               defaults.normal_hard_limit, defaults.normal_soft_limit, defaults.normal_soft_seconds,
+                               force);
+    else if (class_index == 1)
+        err = append_obuf_line(out, "replica", cfg->replica_hard_limit, cfg->replica_soft_limit,
+                               cfg->replica_soft_seconds, defaults.replica_hard_limit, defaults.replica_soft_limit,
+                               defaults.replica_soft_seconds, force);
+    else
+        err = append_obuf_line(out, "pubsub", cfg->pubsub_hard_limit, cfg->pubsub_soft_limit, cfg->pubsub_soft_seconds,
+                               defaults.pubsub_hard_limit, defaults.pubsub_soft_limit, defaults.pubsub_soft_seconds,
+                               force);
+    config_free(&defaults);
+    return err;
+}
+
 int config_format_lines(const struct config *cfg, size_t index, struct rp_buf *out)
 {
     if (index >= CONFIG_COUNT)
@@ -619,22 +645,10 @@ int config_format_lines(const struct config *cfg, size_t index, struct rp_buf *o
     int err = 0;
 
     switch (e->type) {
-    case CFG_OBUF_LIMIT: {
-        struct config defaults;
-        if (config_init(&defaults) != 0)
-            return RP_ERR_NOMEM;
-        err = append_obuf_line(out, "normal", cfg->normal_hard_limit, cfg->normal_soft_limit, cfg->normal_soft_seconds,
-                               defaults.normal_hard_limit, defaults.normal_soft_limit, defaults.normal_soft_seconds);
-        if (err == 0)
-            err = append_obuf_line(out, "slave", cfg->replica_hard_limit, cfg->replica_soft_limit,
-                                   cfg->replica_soft_seconds, defaults.replica_hard_limit, defaults.replica_soft_limit,
-                                   defaults.replica_soft_seconds);
-        if (err == 0)
-            err = append_obuf_line(out, "pubsub", cfg->pubsub_hard_limit, cfg->pubsub_soft_limit, cfg->pubsub_soft_seconds,
-                                   defaults.pubsub_hard_limit, defaults.pubsub_soft_limit, defaults.pubsub_soft_seconds);
-        config_free(&defaults);
+    case CFG_OBUF_LIMIT:
+        for (int i = 0; err == 0 && i < CONFIG_OBUF_CLASSES; i++)
+            err = config_format_obuf_line(cfg, i, 0, out);
         return err;
-    }
 
     case CFG_SAVE: {
         // One "save <seconds> <changes>" line per pair, or save "" for none.

@@ -104,6 +104,16 @@ int config_format(const struct config *cfg, size_t index, struct rp_buf *out);
 // the defaults (none when all are). Returns 0 or RP_ERR_NOMEM.
 int config_format_lines(const struct config *cfg, size_t index, struct rp_buf *out);
 
+// client-output-buffer-limit classes in the order redis 7.0 rewrites them:
+// 0 normal, 1 replica, 2 pubsub.
+#define CONFIG_OBUF_CLASSES 3
+
+// Appends the "client-output-buffer-limit <class> <hard> <soft> <seconds>"
+// line of one class, as CONFIG REWRITE writes it: always when force is set
+// (the line replaces one in the file), else only when the class's limits
+// differ from the defaults. Returns 0, RP_ERR_INVAL or RP_ERR_NOMEM.
+int config_format_obuf_line(const struct config *cfg, int class_index, int force, struct rp_buf *out);
+
 // Returns 1 when the setting has its default value, as CONFIG GET prints it.
 int config_is_default(const struct config *cfg, size_t index);
 

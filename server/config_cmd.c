@@ -211,8 +211,16 @@ static int line_setting(const char *line, size_t len)
     return config_find(line + start, i - start);
 }
 
+static int config_is_obuf_limit(size_t index)
+{
+    return strcmp(config_name(index), "client-output-buffer-limit") == 0;
+}
+
 // Builds the new file text. The old lines stay in place, except that each
 // setting's first line gets its current value and its repeats are dropped.
+// client-output-buffer-limit is per class, as in redis 7.0: its old lines
+// take the normal, replica and pubsub lines in turn, whatever class they
+// named, and classes left over are appended only when not the defaults.
 // Comments and unknown lines are kept. After the marker come the settings
 // the file lacked whose value is not the default, and dir, which redis
 // always writes.
@@ -220,6 +228,7 @@ static int build_rewrite(const struct config *cfg, const char *old, size_t old_l
 {
     size_t count = config_count();
     unsigned char written[MAX_SETTINGS] = {0};
+    int obuf_classes_written = 0;
     int has_marker = 0;
     int err = 0;
 
@@ -239,6 +248,11 @@ static int build_rewrite(const struct config *cfg, const char *old, size_t old_l
                 err = rp_buf_append(out, "\n", 1);
             continue;
         }
+        if (config_is_obuf_limit((size_t)idx)) {
+            if (obuf_classes_written < CONFIG_OBUF_CLASSES)
+                err = config_format_obuf_line(cfg, obuf_classes_written++, 1, out);
+            continue;
+        }
         if (!written[idx])
             err = config_format_lines(cfg, (size_t)idx, out);
         written[idx] = 1;
@@ -247,12 +261,22 @@ static int build_rewrite(const struct config *cfg, const char *old, size_t old_l
     for (size_t i = 0; err == 0 && i < count && i < MAX_SETTINGS; i++) {
         if (written[i] || (config_is_default(cfg, i) && strcmp(config_name(i), "dir") != 0))
             continue;
-        if (!has_marker) {
+
+        // The classes the file's lines did not take, those not at their defaults.
+        struct rp_buf lines = RP_BUF_INIT;
+        if (config_is_obuf_limit(i)) {
+            for (int k = obuf_classes_written; err == 0 && k < CONFIG_OBUF_CLASSES; k++)
+                err = config_format_obuf_line(cfg, k, 0, &lines);
+        } else {
+            err = config_format_lines(cfg, i, &lines);
+        }
+        if (err == 0 && lines.len > 0 && !has_marker) {
             err = rp_buf_append(out, "\n" REWRITE_MARKER "\n", strlen(REWRITE_MARKER) + 2);
             has_marker = 1;
         }
-        if (err == 0)
-            err = config_format_lines(cfg, i, out);
+        if (err == 0 && lines.len > 0)
+            err = rp_buf_append(out, lines.data, lines.len);
+        rp_buf_free(&lines);
     }
     return err;
 }

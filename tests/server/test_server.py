@@ -1009,6 +1009,51 @@ def test_config_rewrite_keeps_comments_and_adds_changes():
         assert after == before, (after, before)
 
 
+def test_config_rewrite_keeps_output_limit_lines():
+    # redis 7.0 gives the file's client-output-buffer-limit lines to the
+    # normal, replica and pubsub classes in turn, default or not, and appends
+    # leftover classes only when they differ from the defaults.
+    with tempfile.TemporaryDirectory(prefix="rp-rewrite-") as tmp:
+        conf = os.path.join(tmp, "ringpub.conf")
+        with open(conf, "w") as f:
+            f.write("# c\nclient-output-buffer-limit normal 0 0 0\ntimeout 0\n"
+                    "client-output-buffer-limit pubsub 32mb 8mb 60\n")
+        srv = rpserver.Server("ringpub")
+        srv.cmd = [srv.cmd[0], conf] + srv.cmd[1:] + ["--dir", tmp]
+        with srv:
+            with Conn(srv.port) as c:
+                assert c.call("CONFIG", "REWRITE") == b"+OK\r\n"
+                before = c.call("CONFIG", "GET", "client-output-buffer-limit")
+        with open(conf) as f:
+            text = f.read()
+        assert text.startswith("# c\nclient-output-buffer-limit normal 0 0 0\ntimeout 0\n"
+                               "client-output-buffer-limit replica 256mb 64mb 60\n\n"), text
+        assert text.count("client-output-buffer-limit") == 2, text
+
+        # A leftover class that is not at its defaults is appended.
+        with open(conf, "w") as f:
+            f.write("client-output-buffer-limit pubsub 1mb 2mb 3\n")
+        srv = rpserver.Server("ringpub", port=srv.port)
+        srv.cmd = [srv.cmd[0], conf] + srv.cmd[1:] + ["--dir", tmp]
+        with srv:
+            with Conn(srv.port) as c:
+                assert c.call("CONFIG", "REWRITE") == b"+OK\r\n"
+        with open(conf) as f:
+            text = f.read()
+        assert text.startswith("client-output-buffer-limit normal 0 0 0\n"), text
+        assert "\nclient-output-buffer-limit pubsub 1mb 2mb 3\n" in text, text
+        assert "replica" not in text, text
+
+        # The rewritten file, with its replica line, starts a server again.
+        again = rpserver.Server("ringpub", port=srv.port)
+        again.cmd = [again.cmd[0], conf] + again.cmd[1:]
+        with again:
+            with Conn(again.port) as c:
+                after = c.call("CONFIG", "GET", "client-output-buffer-limit")
+        assert b"pubsub 1048576 2097152 3" in after, after
+        assert before != after
+
+
 def test_example_config_sets_every_default():
     # ringpub.conf at the repository root shows every setting with its
     # default: loading it must change nothing, and it must name them all.
