@@ -138,6 +138,13 @@ uint64_t rp_net_loop_now_ms(const rp_net_loop_t *loop)
     return loop->now_ms;
 }
 
+// The fake loop runs ticks only when the fuzzer asks, so the interval is unused.
+void rp_net_loop_set_tick(rp_net_loop_t *loop, unsigned tick_ms)
+{
+    (void)loop;
+    (void)tick_ms;
+}
+
 void rp_net_get_stats(const rp_net_loop_t *loop, struct rp_net_stats *stats)
 {
     *stats = loop->stats;

@@ -140,6 +140,14 @@ uint64_t rp_net_loop_now_ms(const rp_net_loop_t *loop)
     return loop->now_ms;
 }
 
+void rp_net_loop_set_tick(rp_net_loop_t *loop, unsigned tick_ms)
+{
+    loop->cfg.tick_ms = tick_ms != 0 ? tick_ms : 100;
+    uint64_t next = loop->now_ms + loop->cfg.tick_ms;
+    if (next < loop->next_tick_ms)
+        loop->next_tick_ms = next;
+}
+
 void rp_net_get_stats(const rp_net_loop_t *loop, struct rp_net_stats *stats)
 {
     *stats = loop->stats;

@@ -101,8 +101,8 @@ static void apply_config_changes(struct server *srv, const struct config *old)
 
     if (cfg->maxclients != old->maxclients)
         server_adjust_open_files_limit(srv);
-    // NOTE: hz is stored and reported, but the loop tick is fixed when the
-    // loop is created, so a new hz takes effect at the next start.
+    if (cfg->hz != old->hz && srv->loop != NULL)
+        rp_net_loop_set_tick(srv->loop, server_tick_ms(cfg->hz));
 }
 
 static void cmd_config_set(struct client *c)

@@ -275,7 +275,7 @@ int main(int argc, char **argv)
     struct rp_net_config net_cfg;
     rp_net_config_default(&net_cfg);
     net_cfg.backend = srv.cfg.io_backend;
-    net_cfg.tick_ms = (unsigned)(1000 / srv.cfg.hz);
+    net_cfg.tick_ms = server_tick_ms(srv.cfg.hz);
     struct rp_net_handlers handlers = {
         .on_accept = client_on_accept,
         .on_data = client_on_data,

@@ -235,6 +235,12 @@ int client_check_output_limits(struct client *c);
 // the limit (with a warning) when it cannot be raised (main.c).
 void server_adjust_open_files_limit(struct server *srv);
 
+// The loop tick in milliseconds for hz (1..500, as config.c clamps it).
+static inline unsigned server_tick_ms(int hz)
+{
+    return hz > 0 ? (unsigned)(1000 / hz) : 100;
+}
+
 // Finds a client by id; NULL if there is none.
 struct client *server_find_client(struct server *srv, uint64_t id);
 

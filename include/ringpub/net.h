@@ -122,6 +122,13 @@ void rp_net_loop_stop(rp_net_loop_t *loop);
 uint64_t rp_net_loop_now_ms(const rp_net_loop_t *loop);
 
 /*
+ * Changes the on_tick interval (rp_net_config.tick_ms) of a created loop,
+ * for example when CONFIG SET hz changes. 0 selects the default of 100 ms.
+ * A shorter interval applies from now; a longer one from the next tick.
+ */
+void rp_net_loop_set_tick(rp_net_loop_t *loop, unsigned tick_ms);
+
+/*
  * Copies n bytes to the end of the output queue. Returns 0 or -ENOMEM.
  * While the connection is closing without flush (rp_net_conn_close(conn, 0),
  * a socket error, or inside on_close) the bytes are dropped and 0 returned,

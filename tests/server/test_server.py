@@ -1054,6 +1054,36 @@ def test_config_rewrite_keeps_output_limit_lines():
         assert before != after
 
 
+def test_config_set_hz_changes_tick():
+    # XREAD BLOCK timeouts are answered on the server tick, so the time a
+    # timed-out read takes shows the tick in effect.
+    srv = rpserver.Server("ringpub").start()
+    try:
+        with Conn(srv.port) as c:
+            def timed_out_read_ms():
+                t0 = time.monotonic()
+                assert c.call("XREAD", "BLOCK", "1", "STREAMS", "nokey", "$") == b"*-1\r\n"
+                return (time.monotonic() - t0) * 1000
+
+            assert c.call("CONFIG", "SET", "hz", "1") == b"+OK\r\n"
+            timed_out_read_ms()              # the first read waits out the old tick
+            slow = timed_out_read_ms()       # starts right after a tick: waits a whole second
+            assert slow > 500, slow
+
+            assert c.call("CONFIG", "SET", "hz", "100") == b"+OK\r\n"
+            timed_out_read_ms()
+            fast = sorted(timed_out_read_ms() for _ in range(5))[2]
+            # hz 10 would take about 100 ms per read.
+            assert fast < 60, fast
+
+            info = c.call("INFO", "server").decode()
+            assert "\r\nhz:100\r\n" in info, info
+            assert "\r\nconfigured_hz:100\r\n" in info, info
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.workdir, ignore_errors=True)
+
+
 def test_example_config_sets_every_default():
     # ringpub.conf at the repository root shows every setting with its
     # default: loading it must change nothing, and it must name them all.
