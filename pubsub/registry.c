@@ -200,7 +200,8 @@ int rp_ps_subscribe(rp_ps_sub_t *sub, enum rp_ps_kind kind, const char *name, si
     rp_ps_registry_t *reg = sub->reg;
     assert(!reg->delivering);
     assert(valid_kind(kind));
-    if (reg->delivering)
+    // Checked in release builds too: kind indexes sub->kinds.
+    if (reg->delivering || !valid_kind(kind))
         return RP_ERR_INVAL;
 
     // The subscriber's table and the registry's share the hash key, so one
@@ -257,7 +258,8 @@ int rp_ps_unsubscribe(rp_ps_sub_t *sub, enum rp_ps_kind kind, const char *name, 
     rp_ps_registry_t *reg = sub->reg;
     assert(!reg->delivering);
     assert(valid_kind(kind));
-    if (reg->delivering)
+    // Checked in release builds too: kind indexes sub->kinds.
+    if (reg->delivering || !valid_kind(kind))
         return RP_ERR_INVAL;
 
     struct rp_ps_dict *links = &sub->kinds[kind].links;
