@@ -145,6 +145,13 @@ void rp_net_loop_set_tick(rp_net_loop_t *loop, unsigned tick_ms)
     (void)tick_ms;
 }
 
+// SHUTDOWN stops the real loop. The fuzzer has no loop to stop and goes on
+// with the next action; the client that sent SHUTDOWN is closed either way.
+void rp_net_loop_stop(rp_net_loop_t *loop)
+{
+    (void)loop;
+}
+
 void rp_net_get_stats(const rp_net_loop_t *loop, struct rp_net_stats *stats)
 {
     *stats = loop->stats;
