@@ -34,7 +34,7 @@ RINGPUB_INFO_FIELDS = {
     "stats": ["client_output_buffer_limit_disconnections"],
 }
 
-SECTIONS = ["server", "clients", "memory", "persistence", "stats", "cpu", "keyspace"]
+SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"]
 
 # CLIENT LIST fields of redis 7.0.15, in order.
 CLIENT_FIELDS = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free argv-mem "
