@@ -27,13 +27,32 @@ import tempfile
 import time
 
 # (id, scenario, extra bench arguments, headline metric, what the metric means)
+#
+# The closed-loop runs set -w (publishes in flight per publisher) and -P so
+# that the server, not the round trip, limits them. With ringpub-bench's
+# default window of 64 and one publisher, each server turn handled a few
+# dozen publishes, neither process used a full core, and the result measured
+# wake-up latency. The sizes below come from sweeps on a 2-core KVM guest
+# (docs/BENCHMARKS.md), picking the smallest setting at which redis-server
+# used 0.9 cores or more:
+#   fanout-10 uses 2 publishers x 1024, because one publisher did not keep
+#   ringpub busy. fanout-100 and fanout-1000 use one publisher with 1024 and
+#   256 in flight. manychannels and patterns use 4 x 1024, because each
+#   publish reaches one subscriber and a server turn must cover many
+#   publishes before a subscriber gets more than one frame per send.
+# ringpub-bench also caps deliveries in flight at window x receivers per
+# publish, so a large window cannot grow the server's queues up to the output
+# buffer limit. fanin and slow are paced (open loop) and keep their settings.
 DEFAULT_RUNS = [
-    ("fanout-10", "fanout", ["-s", "10"], "delivered_per_s", "deliveries/s"),
-    ("fanout-100", "fanout", ["-s", "100"], "delivered_per_s", "deliveries/s"),
-    ("fanout-1000", "fanout", ["-s", "1000"], "delivered_per_s", "deliveries/s"),
-    ("manychannels-10k", "manychannels", ["-c", "10000", "-s", "100"], "delivered_per_s", "deliveries/s"),
-    ("patterns-1000-distinct", "patterns", ["-s", "100", "-k", "10"], "publishes_per_s", "publishes/s"),
-    ("patterns-1000-shared", "patterns-shared", ["-s", "10", "-k", "1000"], "publishes_per_s", "publishes/s"),
+    ("fanout-10", "fanout", ["-s", "10", "-P", "2", "-w", "1024"], "delivered_per_s", "deliveries/s"),
+    ("fanout-100", "fanout", ["-s", "100", "-w", "1024"], "delivered_per_s", "deliveries/s"),
+    ("fanout-1000", "fanout", ["-s", "1000", "-w", "256"], "delivered_per_s", "deliveries/s"),
+    ("manychannels-10k", "manychannels", ["-c", "10000", "-s", "100", "-P", "4", "-w", "1024"], "delivered_per_s",
+     "deliveries/s"),
+    ("patterns-1000-distinct", "patterns", ["-s", "100", "-k", "10", "-P", "4", "-w", "1024"], "publishes_per_s",
+     "publishes/s"),
+    ("patterns-1000-shared", "patterns-shared", ["-s", "10", "-k", "1000", "-w", "1024"], "publishes_per_s",
+     "publishes/s"),
     ("fanin-50x10-100k", "fanin", ["-P", "50", "-s", "10", "-c", "10", "-r", "100000"], "p99_us", "p99 latency us"),
     ("connections-10k", "connections", ["-s", "10000"], "mem_per_conn", "bytes/connection"),
     ("slow-1-of-10", "slow", ["-s", "10", "-r", "20000"], "p99_us", "p99 latency us (fast subscribers)"),

@@ -65,6 +65,7 @@ struct bconn {
     uint64_t next_due_ns;      // paced: scheduled time of the next publish
     uint32_t seq;
     unsigned channel_cursor;
+    bool generic_pending;      // the generic reply parser holds a partial reply
     // Subscriber state.
     uint64_t received;
     uint64_t duplicated;
@@ -88,6 +89,7 @@ struct bench {
     uint64_t subscribe_start_ns;
     uint64_t subscribed_ns;    // every subscription confirmed
     uint64_t receivers_total;  // sum of PUBLISH replies
+    uint64_t delivered_total;  // messages received by all subscribers
     uint64_t protocol_errors;
     uint64_t unexpected_closes;
     struct hist latency;       // scheduled send time to delivery

@@ -495,6 +495,14 @@ static uint64_t total_sent(const struct bench *b)
     return n;
 }
 
+static uint64_t total_replies(const struct bench *b)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < b->pub_count; i++)
+        n += b->pubs[i].replies;
+    return n;
+}
+
 static void publish_from(struct bench *b, struct bconn *c, uint64_t now, uint64_t *budget)
 {
     const char *channel;
@@ -512,6 +520,17 @@ static void publish_from(struct bench *b, struct bconn *c, uint64_t now, uint64_
         }
         return;
     }
+    // The window also bounds deliveries in flight: window publishes times
+    // the receivers per publish seen so far. A PUBLISH reply only means the
+    // message was queued. With a window of replies alone, the server's
+    // output queues grow until it disconnects the subscribers for their
+    // output buffer limit, and the run measures that rather than delivery.
+    uint64_t per_publish = b->receivers_total > 0 && total_replies(b) > 0 ? b->receivers_total / total_replies(b) : 1;
+    if (per_publish == 0)
+        per_publish = 1;
+    uint64_t delivery_window = (uint64_t)b->opt.window * b->pub_count * per_publish;
+    if (b->receivers_total > b->delivered_total && b->receivers_total - b->delivered_total > delivery_window)
+        return;
     while (c->sent - c->replies < b->opt.window && *budget > 0) {
         channel = b->channel_names[c->channel_cursor];
         c->channel_cursor = (c->channel_cursor + 1) % b->channel_count;
