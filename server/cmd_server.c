@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // SHUTDOWN and ROLE. ringpub is always a standalone master without
-// replicas, so ROLE always returns the same reply and SHUTDOWN never waits for replicas:
-// it stops the loop the way SIGTERM does (listeners closed, queued output
-// sent, the AOF written and fsynced, exit status 0).
+// replicas, so ROLE always returns the same reply and SHUTDOWN never waits
+// for replicas. SHUTDOWN stops the loop the way SIGTERM does: listeners
+// close, queued output is sent, the AOF is written and fsynced, and the
+// exit status is 0.
 
 #include <stdio.h>
 #include <string.h>

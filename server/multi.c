@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // MULTI, EXEC, DISCARD, WATCH and UNWATCH with redis 7.0's semantics (see
 // multi.h). A client's transaction state lives in c->tx, allocated on its
-// first MULTI or WATCH and freed once it holds neither a queue nor a watch.
+// first MULTI or WATCH and freed once it has neither a queue nor a watch.
 //
 // Watched keys are kept per client, and clients with watched keys are on
 // one server list, so a key change walks the watched keys of those clients
@@ -71,7 +71,7 @@ static void free_queue(struct tx_state *tx)
     tx->queued_flags = 0;
 }
 
-// Frees c->tx once it holds neither a transaction nor a watched key.
+// Frees c->tx once it has neither a transaction nor a watched key.
 static void tx_release_if_unused(struct client *c)
 {
     struct tx_state *tx = c->tx;
