@@ -105,19 +105,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 // The loop tick of main.c, without its signal handling.
 static void on_tick(void *loop_ctx)
 {
-    struct server *s = loop_ctx;
-    clients_cron(s);
-    info_tick(s);
-    db_active_expire(s);
-    blocking_tick(s);
-    aof_tick(s);
+    server_cron(loop_ctx);
 }
 
 // The before_send hook of main.c.
 static void before_send(void *loop_ctx)
 {
-    aof_before_send(loop_ctx);
-    server_close_pending(loop_ctx);
+    server_before_send(loop_ctx);
 }
 
 static void set_config(const char *name, const char *value)

@@ -104,19 +104,12 @@ static void on_tick(void *loop_ctx)
         rp_net_loop_stop(srv->loop);
         return;
     }
-    clients_cron(srv);
-    info_tick(srv);
-    db_active_expire(srv);
-    blocking_tick(srv);
-    aof_tick(srv);
+    server_cron(srv);
 }
 
 static void before_send(void *loop_ctx)
 {
-    // The AOF is written (and fsynced with appendfsync always) before any
-    // reply of this turn goes out.
-    aof_before_send(loop_ctx);
-    server_close_pending(loop_ctx);
+    server_before_send(loop_ctx);
 }
 
 static int fill_random(void *buf, size_t len)

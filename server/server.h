@@ -204,6 +204,14 @@ void client_on_close(void *conn_ctx, rp_net_conn_t *conn, int err);
 // output limits of clients that stopped receiving output.
 void clients_cron(struct server *srv);
 
+// Runs every periodic task of the server (cron.c): client timeouts and limits,
+// INFO samples, active expiry, XREAD BLOCK timeouts, AOF fsync and rewrites.
+void server_cron(struct server *srv);
+
+// Runs the work due before each turn's output is sent (cron.c): the AOF
+// write, then closing the clients marked to close.
+void server_before_send(struct server *srv);
+
 // Runs argv (c->argc, c->argv) through lookup, arity, auth and subscribed
 // mode checks, then the command. Used for every parsed request.
 void client_run_command(struct client *c);
