@@ -56,6 +56,11 @@ static int slot_grow(rp_net_loop_t *loop)
     return 0;
 }
 
+static unsigned conn_iov_entries(const rp_net_loop_t *loop)
+{
+    return loop->cfg.max_iov < RP_NET_CONN_IOV ? loop->cfg.max_iov : RP_NET_CONN_IOV;
+}
+
 rp_net_conn_t *rp_net__conn_lookup(rp_net_loop_t *loop, uint32_t slot, uint32_t gen)
 {
     if (slot >= loop->slot_cap || loop->slot_gens[slot] != gen)
@@ -74,7 +79,7 @@ rp_net_conn_t *rp_net__conn_new(rp_net_loop_t *loop, int fd, int is_unix, void *
     rp_net_conn_t *conn = rp_calloc(1, sizeof(*conn));
     if (conn == NULL)
         return NULL;
-    conn->iov = rp_calloc(loop->cfg.max_iov, sizeof(*conn->iov));
+    conn->iov = rp_calloc(conn_iov_entries(loop), sizeof(*conn->iov));
     if (conn->iov == NULL) {
         rp_free(conn);
         return NULL;
@@ -120,6 +125,8 @@ void rp_net__conn_free(rp_net_conn_t *conn)
     assert(conn->ops == 0);
 
     rp_net__out_clear(conn);
+    rp_net__stage_put(loop, conn->stage);
+    conn->stage = NULL;
     rp_free(conn->spare);
     rp_free(conn->segs);
     rp_buf_free(&conn->in);
@@ -544,20 +551,101 @@ int rp_net_conn_write_rc(rp_net_conn_t *conn, struct rp_rcbuf *rb)
     return 0;
 }
 
-int rp_net__out_iov(rp_net_conn_t *conn, struct iovec *iov, int max, size_t *bytes)
+int rp_net__out_iov(rp_net_conn_t *conn, char *stage, size_t *bytes, size_t *staged)
 {
+    struct iovec *iov = conn->iov;
+    int max_entries = (int)conn_iov_entries(conn->loop);
+    uint32_t max = conn->loop->cfg.max_iov;
     int n = 0;
     size_t total = 0;
-    for (uint32_t i = conn->seg_head; i < conn->seg_tail && n < max; i++) {
+    size_t used = 0;           // bytes copied into stage
+    int stage_iov = -1;        // the entry that covers stage[0..used), if any
+
+    // max_iov caps the segments of one send, staged or not, which bounds
+    // its work and bytes. Staging cuts the iovecs that the kernel walks.
+    uint32_t end = conn->seg_tail;
+    if (end - conn->seg_head > max)
+        end = conn->seg_head + max;
+
+    for (uint32_t i = conn->seg_head; i < end; i++) {
         struct rp_net_seg *s = &conn->segs[i];
         const char *base = s->rb != NULL ? rp_rcbuf_data(s->rb) : s->chunk->data;
+        size_t len = s->len - s->off;
+
+        // There is one staged run per send, and it grows only while it is
+        // the last entry, so the bytes keep their queue order. Segments
+        // after it go by reference.
+        int run_open = stage_iov < 0 ? n < max_entries : stage_iov == n - 1;
+        if (stage != NULL && run_open && len <= RP_NET_STAGE_SEG_MAX && used + len <= RP_NET_STAGE_SIZE) {
+            if (stage_iov < 0) {
+                stage_iov = n++;
+                iov[stage_iov].iov_base = stage;
+                iov[stage_iov].iov_len = 0;
+            }
+            memcpy(stage + used, base + s->off, len);
+            used += len;
+            iov[stage_iov].iov_len += len;
+            total += len;
+            continue;
+        }
+
+        if (n >= max_entries)
+            break;
         iov[n].iov_base = (void *)(base + s->off);
-        iov[n].iov_len = s->len - s->off;
-        total += iov[n].iov_len;
+        iov[n].iov_len = len;
+        total += len;
         n++;
     }
     *bytes = total;
+    *staged = used;
     return n;
+}
+
+char *rp_net__stage_get(rp_net_loop_t *loop)
+{
+    if (loop->stage_free != NULL) {
+        char *stage = loop->stage_free;
+        memcpy(&loop->stage_free, stage, sizeof(void *));
+        loop->stage_free_count--;
+        return stage;
+    }
+    return rp_malloc(RP_NET_STAGE_SIZE);
+}
+
+void rp_net__stage_put(rp_net_loop_t *loop, char *stage)
+{
+    if (stage == NULL)
+        return;
+    if (loop->stage_free_count >= RP_NET_STAGE_KEEP) {
+        rp_free(stage);
+        return;
+    }
+    memcpy(stage, &loop->stage_free, sizeof(void *));
+    loop->stage_free = stage;
+    loop->stage_free_count++;
+}
+
+void rp_net__stage_pool_trim(rp_net_loop_t *loop)
+{
+    if (loop->stage_free_count <= RP_NET_STAGE_IDLE_KEEP)
+        return;
+    unsigned drop = (loop->stage_free_count - RP_NET_STAGE_IDLE_KEEP + 1) / 2;
+    for (unsigned i = 0; i < drop; i++) {
+        char *stage = loop->stage_free;
+        memcpy(&loop->stage_free, stage, sizeof(void *));
+        loop->stage_free_count--;
+        rp_free(stage);
+    }
+}
+
+void rp_net__stage_pool_free(rp_net_loop_t *loop)
+{
+    while (loop->stage_free != NULL) {
+        char *stage = loop->stage_free;
+        memcpy(&loop->stage_free, stage, sizeof(void *));
+        rp_free(stage);
+    }
+    loop->stage_free_count = 0;
 }
 
 static void seg_release(rp_net_conn_t *conn, struct rp_net_seg *s)

@@ -168,13 +168,19 @@ static void ep_conn_update(rp_net_conn_t *conn)
 static void ep_conn_send(rp_net_conn_t *conn)
 {
     rp_net_loop_t *loop = conn->loop;
-    size_t want;
-    int n = rp_net__out_iov(conn, conn->iov, (int)loop->cfg.max_iov, &want);
+    // sendmsg copies synchronously, so the staging buffer goes back to the
+    // pool right after the call.
+    size_t want, staged = 0;
+    char *stage = rp_net__out_stageable(conn) ? rp_net__stage_get(loop) : NULL;
+    int n = rp_net__out_iov(conn, stage, &want, &staged);
 
     // sendmsg rather than writev, for MSG_NOSIGNAL: a peer that is gone
     // must give EPIPE, not kill the process with SIGPIPE.
     struct msghdr msg = {.msg_iov = conn->iov, .msg_iovlen = (size_t)n};
     ssize_t sent = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    int saved_errno = errno;
+    rp_net__stage_put(loop, stage);
+    errno = saved_errno;
     loop->stats.sends++;
 
     if (sent < 0) {

@@ -29,7 +29,7 @@ void rp_net_config_default(struct rp_net_config *cfg)
 {
     cfg->backend = RP_NET_AUTO;
     cfg->tick_ms = 100;
-    cfg->max_iov = 64;
+    cfg->max_iov = RP_NET_DEFAULT_MAX_IOV;
     cfg->recv_buf_size = 16384;
 }
 
@@ -38,7 +38,7 @@ static void normalize_config(struct rp_net_config *cfg)
     if (cfg->tick_ms == 0)
         cfg->tick_ms = 100;
     if (cfg->max_iov == 0)
-        cfg->max_iov = 64;
+        cfg->max_iov = RP_NET_DEFAULT_MAX_IOV;
     if (cfg->max_iov > IOV_MAX)
         cfg->max_iov = IOV_MAX;
     // Below 512 bytes per receive the per-operation cost dominates, and the
@@ -266,6 +266,7 @@ static void run_tick(rp_net_loop_t *loop)
         }
     }
 
+    rp_net__stage_pool_trim(loop);
     if (loop->h.on_tick != NULL)
         loop->h.on_tick(loop->ctx);
 }
@@ -350,6 +351,7 @@ void rp_net_loop_free(rp_net_loop_t *loop)
     }
     loop->ops->drain(loop);
     loop->ops->fini(loop);
+    rp_net__stage_pool_free(loop);
 
     for (unsigned i = 0; i < loop->listener_count; i++)
         rp_net__listener_free(loop->listeners[i]);

@@ -2,7 +2,7 @@
 // The io_uring backend. Each listener has a multishot accept. Connections
 // receive with multishot recv from a provided-buffer ring, or with plain recv
 // into a per-connection buffer where the kernel lacks multishot receive. Each
-// connection has at most one sendmsg in flight over its iovec queue.
+// connection has at most one send in flight over its iovec queue.
 // user_data carries the operation, the
 // connection's slot and the slot's generation, so a completion for a slot
 // that was reused is recognised and dropped. A connection is freed only after
@@ -387,12 +387,26 @@ static void ur_conn_send(rp_net_conn_t *conn)
         return;
     }
 
-    size_t bytes;
-    int n = rp_net__out_iov(conn, conn->iov, (int)loop->cfg.max_iov, &bytes);
-    memset(&conn->msg, 0, sizeof(conn->msg));
-    conn->msg.msg_iov = conn->iov;
-    conn->msg.msg_iovlen = (size_t)n;
-    io_uring_prep_sendmsg(sqe, conn->fd, &conn->msg, MSG_NOSIGNAL);
+    // The staging buffer stays with the connection until the completion,
+    // because the kernel may copy from it only when the socket has room.
+    size_t bytes, staged = 0;
+    char *stage = rp_net__out_stageable(conn) ? rp_net__stage_get(loop) : NULL;
+    int n = rp_net__out_iov(conn, stage, &bytes, &staged);
+    if (staged == 0) {
+        rp_net__stage_put(loop, stage);
+        stage = NULL;
+    }
+    conn->stage = stage;
+    if (n == 1) {
+        // A plain send skips the kernel's msghdr copy and iovec import, and
+        // with staging most sends of small frames are a single run.
+        io_uring_prep_send(sqe, conn->fd, conn->iov[0].iov_base, conn->iov[0].iov_len, MSG_NOSIGNAL);
+    } else {
+        memset(&conn->msg, 0, sizeof(conn->msg));
+        conn->msg.msg_iov = conn->iov;
+        conn->msg.msg_iovlen = (size_t)n;
+        io_uring_prep_sendmsg(sqe, conn->fd, &conn->msg, MSG_NOSIGNAL);
+    }
     io_uring_sqe_set_data64(sqe, conn_ud(OP_SEND, conn));
     conn->ops++;
     conn->send_len = bytes;
@@ -498,6 +512,8 @@ static void on_send_cqe(rp_net_loop_t *loop, rp_net_conn_t *conn, int res)
         return;
     conn->ops--;
     conn->flags &= ~RP_NET_CONN_SEND_BUSY;
+    rp_net__stage_put(loop, conn->stage);
+    conn->stage = NULL;
 
     if (res >= 0) {
         loop->stats.bytes_out += (uint64_t)res;

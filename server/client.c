@@ -343,6 +343,23 @@ int client_check_output_limits(struct client *c)
     if (c->flags & RP_CLIENT_CLOSE_ASAP)
         return 1;
 
+    // This runs once per delivered message, so the common case returns
+    // before the class lookup: with no soft-limit period running, output
+    // below the lowest limit of either class is over no limit. A limit of 0
+    // is off.
+    if (c->soft_limit_since_ms == 0) {
+        const struct config *lc = &c->srv->cfg;
+        uint64_t lowest = UINT64_MAX;
+        const uint64_t limits[] = {lc->pubsub_hard_limit, lc->pubsub_soft_limit, lc->normal_hard_limit,
+                                   lc->normal_soft_limit};
+        for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+            if (limits[i] != 0 && limits[i] < lowest)
+                lowest = limits[i];
+        size_t queued = client_output_bytes(c);
+        if (queued <= OUTPUT_LIMIT_ALLOWANCE || queued - OUTPUT_LIMIT_ALLOWANCE < lowest)
+            return 0;
+    }
+
     // redis picks the class from the client's flags: pubsub once it has any
     // subscription, whatever its protocol.
     const struct config *cfg = &c->srv->cfg;

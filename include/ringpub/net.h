@@ -65,7 +65,7 @@ struct rp_net_handlers {
 struct rp_net_config {
     enum rp_net_backend backend;
     unsigned tick_ms;            /* 100, as redis's default hz 10 */
-    unsigned max_iov;            /* iovecs per vectored send, 64 by default (IOV_MAX caps it) */
+    unsigned max_iov;            /* queued writes per vectored send, 1024 by default (IOV_MAX caps it) */
     size_t recv_buf_size;        /* bytes per receive buffer, 16 KiB by default */
 };
 
