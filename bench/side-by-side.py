@@ -36,8 +36,8 @@ import time
 # (docs/BENCHMARKS.md), picking the smallest setting at which redis-server
 # used 0.9 cores or more:
 #   fanout-10 uses 2 publishers x 1024, because one publisher did not keep
-#   ringpub busy. fanout-100 and fanout-1000 use one publisher with 1024 and
-#   256 in flight. manychannels and patterns use 4 x 1024, because each
+#   ringpub busy. fanout-100 and fanout-1000 use one publisher with 1024 in
+#   flight. manychannels and patterns use 4 x 1024, because each
 #   publish reaches one subscriber and a server turn must cover many
 #   publishes before a subscriber gets more than one frame per send.
 # ringpub-bench also caps deliveries in flight at window x receivers per
@@ -46,7 +46,7 @@ import time
 DEFAULT_RUNS = [
     ("fanout-10", "fanout", ["-s", "10", "-P", "2", "-w", "1024"], "delivered_per_s", "deliveries/s"),
     ("fanout-100", "fanout", ["-s", "100", "-w", "1024"], "delivered_per_s", "deliveries/s"),
-    ("fanout-1000", "fanout", ["-s", "1000", "-w", "256"], "delivered_per_s", "deliveries/s"),
+    ("fanout-1000", "fanout", ["-s", "1000", "-w", "1024"], "delivered_per_s", "deliveries/s"),
     ("manychannels-10k", "manychannels", ["-c", "10000", "-s", "100", "-P", "4", "-w", "1024"], "delivered_per_s",
      "deliveries/s"),
     ("patterns-1000-distinct", "patterns", ["-s", "100", "-k", "10", "-P", "4", "-w", "1024"], "publishes_per_s",

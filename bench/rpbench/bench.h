@@ -90,6 +90,7 @@ struct bench {
     uint64_t subscribed_ns;    // every subscription confirmed
     uint64_t receivers_total;  // sum of PUBLISH replies
     uint64_t delivered_total;  // messages received by all subscribers
+    uint64_t chunk_now_ns;     // clock reading for the chunk being parsed, 0 before the first message
     uint64_t protocol_errors;
     uint64_t unexpected_closes;
     struct hist latency;       // scheduled send time to delivery
