@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Benchmark connections: connect, send commands, and read replies and
-// pushed messages with ringpub's reply parser.
+// pushed messages, the common frames by a fast path and the rest with
+// ringpub's reply parser.
 //
 // Every payload starts with a 16-byte header, little-endian: publisher index
 // (4 bytes), sequence number (4), scheduled send time in CLOCK_MONOTONIC
