@@ -62,7 +62,6 @@ void *client_on_accept(void *loop_ctx, rp_net_conn_t *conn)
     c->authenticated = srv->cfg.requirepass == NULL;
     c->ctime_ms = time_wall_ms();
     c->last_interaction_ms = rp_net_loop_now_ms(srv->loop);
-    snprintf(c->last_cmd, sizeof c->last_cmd, "NULL");
     if (rp_net_conn_is_unix(conn))
         c->flags |= RP_CLIENT_UNIX;
 

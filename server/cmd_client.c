@@ -60,7 +60,7 @@ static size_t argv_bytes(const struct client *c)
 // command runs at a time. Returns 0 or RP_ERR_NOMEM.
 static int append_client_line(struct rp_buf *out, const struct client *c, const struct client *self)
 {
-    char addr[128], laddr[128], flags[8], events[3], line[1024];
+    char addr[128], laddr[128], flags[8], events[3], line[1024], last_cmd[64];
     char *f = flags;
     size_t qbuf = rp_net_conn_input_len(c->conn);
     size_t pending = rp_net_conn_pending(c->conn);
@@ -121,7 +121,7 @@ static int append_client_line(struct rp_buf *out, const struct client *c, const 
                  (long long)age, (long long)idle, flags, c->db, rp_ps_sub_count(c->sub, RP_PS_CHANNEL),
                  rp_ps_sub_count(c->sub, RP_PS_PATTERN), rp_ps_sub_count(c->sub, RP_PS_SHARD), multi_queued_count(c), qbuf, argv_mem, multi_queued_bytes(c),
                  c->reply.cap, c->reply.len, c->reply.len, pending, tot_mem, events,
-                 c->last_cmd[0] ? c->last_cmd : "NULL", c->proto);
+                 client_last_command_name(c, last_cmd, sizeof last_cmd), c->proto);
     if (n < 0 || (size_t)n >= sizeof(line) || rp_buf_append(out, line, (size_t)n) < 0)
         return RP_ERR_NOMEM;
     return 0;

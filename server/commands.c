@@ -171,12 +171,22 @@ static int arity_ok(const struct command *cmd, size_t argc)
     return argc >= (size_t)-cmd->arity;
 }
 
+// Runs for every command, so it only keeps pointers; CLIENT LIST formats them.
 static void remember_last_command(struct client *c)
 {
-    if (c->parent_cmd != NULL)
-        snprintf(c->last_cmd, sizeof c->last_cmd, "%s|%s", c->parent_cmd->name, c->cmd->name);
+    c->last_cmd = c->cmd;
+    c->last_parent = c->parent_cmd;
+}
+
+const char *client_last_command_name(const struct client *c, char *dst, size_t size)
+{
+    if (c->last_cmd == NULL)
+        snprintf(dst, size, "NULL");
+    else if (c->last_parent != NULL)
+        snprintf(dst, size, "%s|%s", c->last_parent->name, c->last_cmd->name);
     else
-        snprintf(c->last_cmd, sizeof c->last_cmd, "%s", c->cmd->name);
+        snprintf(dst, size, "%s", c->last_cmd->name);
+    return dst;
 }
 
 static int denies_on_oom(const struct client *c, const struct command *cmd)

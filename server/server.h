@@ -61,6 +61,10 @@ extern const struct command rp_cmds_server[];    // cmd_server.c: SHUTDOWN ROLE
 int commands_init(struct server *srv);
 void commands_free(struct server *srv);
 
+// Writes the client's last command as CLIENT LIST prints cmd= ("publish",
+// "client|list", "NULL" before the first). Returns dst.
+const char *client_last_command_name(const struct client *c, char *dst, size_t size);
+
 // Looks up a top-level command by name, case-insensitively. NULL if unknown.
 const struct command *command_lookup(const struct server *srv, const char *name, size_t len);
 
@@ -99,7 +103,8 @@ struct client {
     char *lib_ver;                     // CLIENT SETINFO LIB-VER
     uint64_t ctime_ms;                 // connection time, wall clock
     uint64_t last_interaction_ms;      // monotonic, for idle= and timeout
-    char last_cmd[32];                 // cmd= of CLIENT LIST, "NULL" before the first
+    const struct command *last_cmd;    // cmd= of CLIENT LIST; NULL before the first
+    const struct command *last_parent; // its container (CLIENT for client|list), or NULL
     uint64_t soft_limit_since_ms;      // 0, or when output first stayed over the soft limit
     size_t argc;                       // the command being run
     const struct rp_resp_str *argv;
