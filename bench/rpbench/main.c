@@ -73,8 +73,8 @@ double read_cpu_seconds(int pid)
     if (got == NULL)
         return 0;
 
-    // utime and stime are fields 14 and 15; the command name (field 2) may
-    // hold spaces, so count from the closing parenthesis.
+    // utime and stime are fields 14 and 15. The command name (field 2) may
+    // hold spaces, so the fields are counted from its closing parenthesis.
     char *p = strrchr(line, ')');
     if (p == NULL)
         return 0;
@@ -401,7 +401,7 @@ static int make_channels(struct bench *b)
     return 0;
 }
 
-// Sends one SUBSCRIBE or PSUBSCRIBE command with up to `count` names made by fmt.
+// Sends one SUBSCRIBE or PSUBSCRIBE command with `count` names made by fmt.
 static void subscribe_many(struct bconn *c, const char *verb, const char *fmt, unsigned first, unsigned step,
                            unsigned count, unsigned fixed)
 {
@@ -691,7 +691,7 @@ static int run(struct bench *b)
     for (unsigned i = 0; i < b->sub_count; i++) {
         err = bconn_open(b, &b->subs[i], false, i);
         if (err < 0) {
-            fprintf(stderr, "ringpub-bench: cannot connect subscriber %u to %s:%d: %s\n", i, o->host, o->port,
+            fprintf(stderr, "ringpub-bench: failed to connect subscriber %u to %s:%d: %s\n", i, o->host, o->port,
                     rp_strerror(err));
             return err;
         }
@@ -700,7 +700,7 @@ static int run(struct bench *b)
     for (unsigned i = 0; i < b->pub_count; i++) {
         err = bconn_open(b, &b->pubs[i], true, i);
         if (err < 0) {
-            fprintf(stderr, "ringpub-bench: cannot connect publisher %u to %s:%d: %s\n", i, o->host, o->port,
+            fprintf(stderr, "ringpub-bench: failed to connect publisher %u to %s:%d: %s\n", i, o->host, o->port,
                     rp_strerror(err));
             return err;
         }
