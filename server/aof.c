@@ -191,9 +191,8 @@ static int flush_buffer(struct server *srv)
     rp_buf_consume(&a->buf, written);
     srv->aof_info.current_size += written;
     if (err != 0) {
-        // NOTE: redis 7.0 exits on a failed write with appendfsync always;
-        // ringpub keeps the bytes and retries on the next loop turn, while
-        // the replies of those writes have already been queued.
+        // With appendfsync always the caller exits, as redis 7.0 does.
+        // Otherwise the bytes stay for the next loop turn's try.
         srv->aof_info.last_write_ok = 0;
         uint64_t now = time_mono_ms();
         if (now - a->last_error_log_ms >= WRITE_ERROR_LOG_INTERVAL_MS) {
@@ -293,15 +292,24 @@ void aof_before_send(struct server *srv)
     struct aof *a = srv->aof;
     if (a == NULL || a->fd < 0 || a->buf.len == 0)
         return;
-    if (flush_buffer(srv) != 0)
+    int err = flush_buffer(srv);
+    if (srv->cfg.appendfsync != RP_FSYNC_ALWAYS)
         return;
-    if (srv->cfg.appendfsync == RP_FSYNC_ALWAYS) {
-        // The reply to a write goes out after this, so an acknowledged
-        // write is on disk.
-        if (fdatasync(a->fd) != 0)
-            rp_log(RP_LOG_WARNING, "Could not fsync the AOF %s: %s", a->path, strerror(errno));
-        a->last_fsync_ms = time_mono_ms();
+
+    // The replies to this turn's writes go out after this returns, so an
+    // acknowledged write must be on disk. When it cannot be, redis 7.0 exits
+    // rather than acknowledge it, and so does ringpub.
+    if (err != 0) {
+        rp_log(RP_LOG_WARNING, "Could not write to the AOF %s with appendfsync always: %s. Exiting so that no "
+               "write is acknowledged without being on disk.", a->path, rp_strerror(err));
+        _exit(1);   // skip atexit work: nothing more may reach the disk or the clients
     }
+    if (fdatasync(a->fd) != 0) {
+        rp_log(RP_LOG_WARNING, "Could not fsync the AOF %s with appendfsync always: %s. Exiting so that no "
+               "write is acknowledged without being on disk.", a->path, strerror(errno));
+        _exit(1);
+    }
+    a->last_fsync_ms = time_mono_ms();
 }
 
 // ---- Rewrite ------------------------------------------------------------------------

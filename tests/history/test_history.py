@@ -330,6 +330,50 @@ def test_crash_keeps_every_acknowledged_entry():
         a.cleanup()
 
 
+def test_full_disk_with_always_exits_before_acknowledging():
+    # With appendfsync always, a write that cannot reach the disk must not be
+    # acknowledged: like redis 7.0, the server exits instead of replying.
+    mnt = tempfile.mkdtemp(prefix="rp-fulldisk-")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    if not mounted:
+        os.rmdir(mnt)
+        print("note: skipped the full-disk case, because a 256 KiB tmpfs cannot be mounted here")
+        return
+    a = AofServer(["--appendfsync", "always"])
+    shutil.rmtree(a.dir, ignore_errors=True)
+    a.dir = mnt
+    copy_dir = tempfile.mkdtemp(prefix="rp-fulldisk-copy-")
+    try:
+        srv = a.start()
+        w = client(srv)
+        acked = 0
+        for _ in range(200):   # 800 KB of entries on a 256 KiB disk
+            try:
+                w.xadd("log", {"v": "x" * 4000})
+            except (redis.ConnectionError, redis.TimeoutError):
+                break
+            acked += 1
+        assert 0 < acked < 200, "acknowledged %d writes of 4000 bytes on a 256 KiB disk" % acked
+        assert srv.proc.wait(10) == 1
+        assert "Exiting so that no write is acknowledged" in srv.log(), srv.log()
+
+        # Every acknowledged entry is in the file: a server started on a copy
+        # (dropping the torn tail) has at least that many.
+        shutil.copy(os.path.join(mnt, "appendonly.aof"), copy_dir)
+        b = AofServer()
+        shutil.rmtree(b.dir, ignore_errors=True)
+        b.dir = copy_dir
+        r = client(b.start())
+        assert r.xlen("log") >= acked
+        b.stop()
+    finally:
+        a.cleanup()
+        subprocess.run(["umount", mnt], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(mnt, ignore_errors=True)
+        shutil.rmtree(copy_dir, ignore_errors=True)
+
+
 def test_torn_tail_dropped_or_rejected():
     a = AofServer()
     try:
