@@ -26,9 +26,9 @@ apt-get update
 # shellcheck disable=SC2086
 apt-get install -y --no-install-recommends $packages
 
-# Debian starts redis-server as a service on port 6379 when it installs it;
-# the tests start their own copies on free ports, and ringpub's quick start
-# wants 6379, so stop the packaged one.
+# Debian starts redis-server as a service on port 6379 when it installs it.
+# The tests start their own copies on free ports, and ringpub's quick start
+# needs port 6379, so the packaged service is stopped.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
     systemctl stop redis-server
     systemctl disable redis-server >/dev/null 2>&1 || true
