@@ -435,6 +435,32 @@ def test_corrupt_middle_always_rejected():
         a.cleanup()
 
 
+def test_aof_rewritten_automatically_by_size():
+    # auto-aof-rewrite-percentage 100 with a 64 KiB floor: once the file has
+    # doubled past 64 KiB since the last rewrite, one starts by itself.
+    a = AofServer(["--appendfsync", "no", "--auto-aof-rewrite-percentage", "100",
+                   "--auto-aof-rewrite-min-size", "64kb"])
+    try:
+        srv = a.start()
+        r = client(srv)
+        for i in range(400):   # 400 entries of about 1 KiB: well past 128 KiB of AOF
+            r.xadd("log", {"i": str(i), "pad": "p" * 1000}, maxlen=10, approximate=False)
+        assert wait_for(lambda: r.info("persistence")["aof_rewrites"] >= 1, timeout=10.0), \
+            r.info("persistence")
+        assert wait_rewrites(r, r.info("persistence")["aof_rewrites"])
+        # The 400 XADDs came to about 420 KB. After a rewrite the file holds
+        # the 10 entries the stream keeps plus what was logged since, and a
+        # new rewrite starts before that passes twice the 64 KiB floor.
+        assert os.path.getsize(a.aof_path()) < 128 * 1024
+        a.stop()
+
+        r = client(a.start())
+        entries = r.xrange("log", "-", "+")
+        assert [fields[b"i"] for _, fields in entries] == [str(i).encode() for i in range(390, 400)]
+    finally:
+        a.cleanup()
+
+
 def test_bgrewriteaof_under_writes_loses_nothing():
     a = AofServer(["--appendfsync", "everysec"])
     try:
