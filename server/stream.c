@@ -398,6 +398,16 @@ static int drop_head_block(struct stream *s, uint64_t limit, uint64_t *removed)
     return 1;
 }
 
+// Entries the LIMIT option still allows after `removed`; a limit of 0 means none.
+static uint64_t limit_left(uint64_t limit, uint64_t removed)
+{
+    if (limit == 0)
+        return UINT64_MAX;
+    if (limit > removed)
+        return limit - removed;
+    return 0;
+}
+
 uint64_t stream_trim_maxlen(struct stream *s, uint64_t maxlen, int approx, uint64_t limit)
 {
     uint64_t removed = 0;
@@ -412,7 +422,7 @@ uint64_t stream_trim_maxlen(struct stream *s, uint64_t maxlen, int approx, uint6
         }
         if (approx)
             break;
-        uint64_t max = limit ? (limit > removed ? limit - removed : 0) : excess;
+        uint64_t max = limit_left(limit, removed);
         if (max > excess)
             max = excess;
         if (max == 0)
@@ -436,7 +446,7 @@ uint64_t stream_trim_minid(struct stream *s, struct stream_id minid, int approx,
         }
         if (approx || stream_id_cmp(b->first, minid) >= 0)
             break;
-        uint64_t max = limit ? (limit > removed ? limit - removed : 0) : UINT64_MAX;
+        uint64_t max = limit_left(limit, removed);
         if (max > 0)
             removed += trim_front_entries(s, max, minid, 1);
         break;
