@@ -17,33 +17,9 @@
 
 #include "ringpub/resp.h"
 
+#include "feed.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct transcript {
-    unsigned char *bytes;
-    size_t len;
-    size_t cap;
-};
-
-static void record(struct transcript *t, const void *p, size_t n)
-{
-    if (t->len + n > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->len + n)
-            cap *= 2;
-        t->bytes = realloc(t->bytes, cap);
-        if (t->bytes == NULL)
-            abort();
-        t->cap = cap;
-    }
-    memcpy(t->bytes + t->len, p, n);
-    t->len += n;
-}
-
-static void record_u64(struct transcript *t, uint64_t v)
-{
-    record(t, &v, sizeof(v));
-}
 
 static int is_aggregate(enum rp_resp_type type)
 {
@@ -100,17 +76,6 @@ static void record_reply(struct transcript *t, const struct rp_resp_reply *r, si
             record(t, n->str.ptr, n->str.len);
         }
     }
-}
-
-enum feed { FEED_WHOLE, FEED_SPLIT, FEED_BYTES };
-
-static size_t next_received(enum feed feed, size_t received, size_t size, size_t split)
-{
-    if (feed == FEED_WHOLE)
-        return size;
-    if (feed == FEED_BYTES)
-        return received < size ? received + 1 : size;
-    return received < split ? split : size;
 }
 
 static void run(const uint8_t *data, size_t size, const struct rp_resp_limits *limits,
