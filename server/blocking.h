@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Clients blocked in XREAD BLOCK. A blocked client waits on one or more
-// keys; an XADD to one of them serves the clients waiting on it in the order
-// they blocked, and a tick answers those whose timeout passed with a null
-// reply. While blocked, a client's further input is held unparsed.
+// keys. An XADD to one of them serves the clients waiting on it in the order
+// they blocked, and a tick sends a null reply to those whose timeout passed.
+// While blocked, a client's further input stays unparsed.
 
 #ifndef RINGPUB_SERVER_BLOCKING_H
 #define RINGPUB_SERVER_BLOCKING_H
@@ -45,7 +45,7 @@ int stream_has_entries_after(const struct stream *s, struct stream_id after);
 void stream_reply_read(struct client *c, const char *name, size_t len, const struct stream *s,
                        struct stream_id after, uint64_t count);
 
-// Answers blocked clients whose timeout passed with a null reply.
+// Sends a null reply to each blocked client whose timeout passed.
 void blocking_tick(struct server *srv);
 
 #endif

@@ -94,8 +94,8 @@ static int parse_expire_flags(struct client *c, unsigned *flags)
     return 0;
 }
 
-// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: relative says whether argv[2] counts
-// from now, unit_ms is 1000 for seconds and 1 for milliseconds.
+// Runs EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT. With relative, argv[2] counts
+// from now. unit_ms is 1000 for seconds and 1 for milliseconds.
 static void expire_generic(struct client *c, int relative, int64_t unit_ms)
 {
     unsigned flags;

@@ -22,7 +22,7 @@
 #define ERR_NOT_INTEGER "ERR value is not an integer or out of range"
 #define ERR_INVALID_ID "ERR Invalid stream ID specified as stream command argument"
 
-// Longest id text redis parses; longer ones are invalid.
+// Maximum length of an id text redis parses; longer ones are invalid.
 #define MAX_ID_TEXT 127
 
 // LIMIT used by an approximate trim that names none: 100 times redis's
@@ -338,7 +338,7 @@ static int parse_trim_args(struct client *c, int xadd, struct trim_args *t)
     return (int)i;
 }
 
-// Trims as t asks and logs an exact XTRIM to the length left, so that a
+// Trims as t requests and logs an exact XTRIM to the length left, so that a
 // replay ends with the same entries whatever its block layout.
 static uint64_t trim_and_log(struct client *c, struct key *k, const struct trim_args *t)
 {

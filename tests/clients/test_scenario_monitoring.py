@@ -107,12 +107,15 @@ def shell_with_redis_cli(ctx):
     assert (by_name["auditor"]["sub"], by_name["auditor"]["psub"]) == ("0", "2")
     assert (by_name["mailer"]["sub"], by_name["mailer"]["psub"]) == ("1", "1")
     unnamed = [row for row in rows if not row["name"]]
-    assert len(unnamed) == 1 and unnamed[0]["cmd"] == "client|list", unnamed
+    assert len(unnamed) == 1, unnamed
+    assert unnamed[0]["cmd"] == "client|list", unnamed
 
     # CLIENT LIST ID narrows the listing to chosen connections.
     billing_id = by_name["billing"]["id"]
     only = cli("CLIENT", "LIST", "ID", billing_id)
-    assert len(only) == 1 and f"id={billing_id} " in only[0] and " name=billing " in only[0], only
+    assert len(only) == 1, only
+    assert f"id={billing_id} " in only[0], only
+    assert " name=billing " in only[0], only
     for p in services.values():
         p.close()
 

@@ -250,7 +250,7 @@ def test_blocked_client_disconnect_and_kill_cleaned_up():
         assert "error" in box
         assert wait_blocked(r, 0)
 
-        # Nobody is left to serve: the XADD works and the server stays up.
+        # No reader is left to serve: the XADD works and the server stays up.
         r.xadd("s", {"a": "b"}, id="1-1")
         assert r.xlen("s") == 1
         assert r.ping()
@@ -388,7 +388,7 @@ def test_torn_tail_dropped_or_rejected():
         with open(a.aof_path(), "r+b") as f:
             f.truncate(size - 5)
 
-        # aof-load-truncated no: the server does not start and says why.
+        # aof-load-truncated no: the server does not start and logs the reason.
         a.extra = ["--aof-load-truncated", "no"]
         proc = a.start(expect_failure=True)
         assert proc.returncode != 0
@@ -619,7 +619,7 @@ def test_shutdown_command_fsyncs_aof_and_exits_zero():
         r.xadd("k", {"f": "v"}, id="1-1")
         sub = client(srv).pubsub()
         sub.subscribe("ch")
-        # SAVE is honoured by the AOF; the server answers nothing and exits.
+        # The AOF satisfies SAVE, so the server sends no reply and exits.
         try:
             r.execute_command("SHUTDOWN", "SAVE")
         except redis.ConnectionError:
